@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as rawAndOps from './2026-11-24T0900_raw_and_ops.js';
+
+/**
+ * Every migration, by its dated name. Imported statically (not read from a folder) so the same
+ * list works from sources and from the compiled dist/.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+    '2026-11-24T0900_raw_and_ops': rawAndOps,
+};

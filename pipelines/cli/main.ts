@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerDb } from './commands/db.js';
+import { registerDemo } from './commands/demo.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerMigrate } from './commands/migrate.js';
+import { UserError } from '../util/errors.js';
+
+const program = new Command('tokenmart')
+    .description('LLM usage logs -> Postgres marts -> finance PDFs and Slack digests')
+    .option('-c, --config <file>', 'config file (default: ./tokenmart.config.json if present)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+registerDb(program);
+registerMigrate(program);
+registerIngest(program);
+registerDemo(program);
+
+// The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.
+try {
+    await program.parseAsync(process.argv);
+} catch (err) {
+    if (err instanceof CommanderError) {
+        process.exitCode = err.exitCode;
+    } else if (err instanceof UserError) {
+        process.stderr.write(`tokenmart: ${err.message}\n`);
+        process.exitCode = err.exitCode;
+    } else {
+        process.stderr.write(`tokenmart: unexpected error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+        process.exitCode = 70;
+    }
+}

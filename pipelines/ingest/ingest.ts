@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import type { OnChangedFile } from '../config/config.js';
+import { emptyResult, loadFile, type FileResult } from './load-file.js';
+import { PiiScrubber, type RedactionKind } from './scrub-pii.js';
+import type { Source, SourceFile } from './sources/source.js';
+import { newReadStats, readLineBatches } from './read-lines.js';
+
+export interface IngestOptions {
+    readonly maxErrorRate: number;
+    readonly onChangedFile: OnChangedFile;
+    readonly keepText: boolean;
+    readonly userIdHmacKey: string | undefined;
+    readonly progress?: IngestProgress;
+}
+
+export interface IngestProgress {
+    fileStarted(uri: string, size: number): void;
+    rows(rows: number, bytes: number): void;
+    fileDone(result: FileResult): void;
+}
+
+export interface IngestSummary {
+    readonly loadId: string;
+    readonly files: readonly FileResult[];
+    readonly filesLoaded: number;
+    readonly filesSkipped: number;
+    readonly filesFailed: number;
+    readonly linesTotal: number;
+    readonly rowsLoaded: number;
+    readonly rowsQuarantined: number;
+    readonly blankLines: number;
+    readonly duplicateRows: number;
+    readonly unknownVersionRows: number;
+    readonly bytes: number;
+    readonly redactions: Readonly<Record<RedactionKind, number>>;
+    readonly seconds: number;
+}
+
+interface LiveManifest {
+    file_id: string;
+    content_id: string;
+    size_bytes: string;
+    modified_at: Date | null;
+}
+
+async function localContentId(file: SourceFile): Promise<string> {
+    const stats = newReadStats();
+    // Hash the raw bytes only; the line split is a by-product we discard.
+    for await (const _ of readLineBatches(await file.open(), stats)) void _;
+    return `sha256:${stats.hash.digest('hex')}`;
+}
+
+/**
+ * Loads every file of a source that is not loaded yet, each all-or-nothing. A file whose content
+ * changed under the same name is handled by policy: `fail` (default) reports it and loads nothing;
+ * `replace` supersedes the old version, deleting its rows, in the same transaction as the new load.
+ */
+export async function ingest(pool: Pool, source: Source, options: IngestOptions): Promise<IngestSummary> {
+    const started = Date.now();
+    const loadId = randomUUID();
+    const scrubber = new PiiScrubber({ keepText: options.keepText, userIdHmacKey: options.userIdHmacKey });
+    const results: FileResult[] = [];
+    const client = await pool.connect();
+    try {
+        for await (const file of source.list()) {
+            options.progress?.fileStarted(file.uri, file.size);
+            const live = (await client.query<LiveManifest>(
+                "select file_id, content_id, size_bytes::text, modified_at from ops.load_manifest where source_uri = $1 and status = 'loaded'",
+                [file.uri],
+            )).rows[0];
+            let result: FileResult;
+            let replaceFileId: string | undefined;
+            if (live) {
+                const unchangedByStat = !file.knownContentId && Number(live.size_bytes) === file.size
+                    && live.modified_at?.getTime() === file.modifiedAt?.getTime();
+                const contentId = unchangedByStat ? live.content_id : (file.knownContentId ?? await localContentId(file));
+                if (contentId === live.content_id) {
+                    result = emptyResult(file.uri, 'skipped', 'already loaded');
+                    options.progress?.fileDone(result);
+                    results.push(result);
+                    continue;
+                }
+                if (options.onChangedFile === 'fail') {
+                    const reason = `content changed since it was loaded (file_id ${live.file_id}); loaded files must not change: restore it, write new data to a new file, or rerun with --on-changed replace to supersede the old version`;
+                    await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [loadId, file.uri, contentId, reason]);
+                    result = emptyResult(file.uri, 'failed', reason);
+                    options.progress?.fileDone(result);
+                    results.push(result);
+                    continue;
+                }
+                replaceFileId = live.file_id;
+            }
+            result = await loadFile(client, file, scrubber, {
+                loadId,
+                maxErrorRate: options.maxErrorRate,
+                replaceFileId,
+                onProgress: (rows, bytes) => options.progress?.rows(rows, bytes),
+            });
+            if (result.status === 'failed') {
+                await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [loadId, file.uri, file.knownContentId ?? null, result.reason]);
+            }
+            options.progress?.fileDone(result);
+            results.push(result);
+        }
+    } finally {
+        client.release();
+    }
+    // Line counts cover loaded files only, so loaded + quarantined + blank = lines holds for the run.
+    const loadedFiles = results.filter((r) => r.status === 'loaded');
+    const sum = (f: (r: FileResult) => number) => loadedFiles.reduce((acc, r) => acc + f(r), 0);
+    const redactions = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 };
+    for (const r of results) for (const k of Object.keys(redactions) as RedactionKind[]) redactions[k] += r.redactions[k];
+    return {
+        loadId,
+        files: results,
+        filesLoaded: results.filter((r) => r.status === 'loaded').length,
+        filesSkipped: results.filter((r) => r.status === 'skipped').length,
+        filesFailed: results.filter((r) => r.status === 'failed').length,
+        linesTotal: sum((r) => r.linesTotal),
+        rowsLoaded: sum((r) => r.rowsLoaded),
+        rowsQuarantined: sum((r) => r.rowsQuarantined),
+        blankLines: sum((r) => r.blankLines),
+        duplicateRows: sum((r) => r.duplicateRows),
+        unknownVersionRows: sum((r) => r.unknownVersionRows),
+        bytes: sum((r) => r.bytes),
+        redactions,
+        seconds: (Date.now() - started) / 1000,
+    };
+}

@@ -1,0 +1,160 @@
+import { once } from 'node:events';
+import type { PoolClient } from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { copyText, parseLine } from './parse-line.js';
+import { newReadStats, readLineBatches } from './read-lines.js';
+import type { PiiScrubber, RedactionKind } from './scrub-pii.js';
+import type { SourceFile } from './sources/source.js';
+
+export type FileStatus = 'loaded' | 'skipped' | 'failed';
+
+export interface FileResult {
+    readonly uri: string;
+    readonly status: FileStatus;
+    /** Why it was skipped or failed: one line with the fix. */
+    readonly reason?: string;
+    readonly fileId?: string;
+    readonly linesTotal: number;
+    readonly rowsLoaded: number;
+    readonly rowsQuarantined: number;
+    readonly blankLines: number;
+    readonly duplicateRows: number;
+    readonly unknownVersionRows: number;
+    readonly bytes: number;
+    readonly redactions: Readonly<Record<RedactionKind, number>>;
+}
+
+export interface LoadOptions {
+    readonly loadId: string;
+    readonly maxErrorRate: number;
+    /** The live manifest row to supersede (policy `replace` for a changed file). */
+    readonly replaceFileId?: string;
+    readonly onProgress?: (rows: number, bytes: number) => void;
+}
+
+const QUARANTINE_TEXT_LIMIT = 2000;
+const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
+
+export function emptyResult(uri: string, status: FileStatus, reason?: string): FileResult {
+    return { uri, status, reason, linesTotal: 0, rowsLoaded: 0, rowsQuarantined: 0, blankLines: 0, duplicateRows: 0, unknownVersionRows: 0, bytes: 0, redactions: EMPTY_REDACTIONS };
+}
+
+class FileRejected extends Error {}
+
+/**
+ * Loads one file all-or-nothing: its rows, its quarantined lines and its manifest row commit in one
+ * transaction, or none of them does. The caller has decided the file is new (or to be replaced).
+ */
+export async function loadFile(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions): Promise<FileResult> {
+    const before = { ...scrubber.counts };
+    const stats = newReadStats();
+    let lines = 0;
+    let blank = 0;
+    let loaded = 0;
+    let unknownVersion = 0;
+    const quarantined: { lineNo: number; reason: string; text: string }[] = [];
+    await client.query('begin');
+    try {
+        // Two loaders on the same file wait for each other; the second then sees the manifest row.
+        await client.query('select pg_advisory_xact_lock(hashtextextended($1, 7))', [file.uri]);
+        const live = await client.query<{ file_id: string }>("select file_id from ops.load_manifest where source_uri = $1 and status = 'loaded'", [file.uri]);
+        if (live.rowCount && live.rows[0].file_id !== options.replaceFileId) {
+            await client.query('rollback');
+            return emptyResult(file.uri, 'skipped', 'already loaded (by a concurrent run)');
+        }
+        if (options.replaceFileId) {
+            await client.query("update ops.load_manifest set status = 'superseded', superseded_at = now() where file_id = $1", [options.replaceFileId]);
+            await client.query('delete from raw.events where file_id = $1', [options.replaceFileId]);
+        }
+        const inserted = await client.query<{ file_id: string }>(
+            `insert into ops.load_manifest (load_id, source_uri, content_id, size_bytes, modified_at, lines_total, rows_loaded, rows_quarantined, blank_lines, duplicate_rows, unknown_version_rows)
+             values ($1, $2, 'pending', $3, $4, 0, 0, 0, 0, 0, 0) returning file_id`,
+            [options.loadId, file.uri, file.size, file.modifiedAt],
+        );
+        const fileId = inserted.rows[0].file_id;
+        const prefix = `${fileId}\t`;
+        const copy = client.query(copyStreams.from('copy raw.events (file_id, line_no, request_id, event_at, schema_version, prompt_chars, completion_chars, payload) from stdin'));
+        const copyDone = new Promise<void>((resolve, reject) => {
+            copy.on('finish', resolve);
+            copy.on('error', reject);
+        });
+        copyDone.catch(() => undefined); // surfaced by the await below, not as an unhandled rejection
+        const input = await file.open();
+        try {
+            for await (const batch of readLineBatches(input, stats)) {
+                let out = '';
+                for (let i = 0; i < batch.lines.length; i++) {
+                    const lineNo = batch.firstLineNo + i;
+                    const outcome = parseLine(batch.lines[i], scrubber);
+                    if (outcome.kind === 'blank') blank++;
+                    else if (outcome.kind === 'bad') {
+                        quarantined.push({ lineNo, reason: outcome.reason, text: batch.lines[i].toString('utf8', 0, Math.min(batch.lines[i].length, QUARANTINE_TEXT_LIMIT * 4)).slice(0, QUARANTINE_TEXT_LIMIT) });
+                    } else {
+                        out += prefix + lineNo + '\t' + outcome.copyRow + '\n';
+                        loaded++;
+                        if (outcome.unknownVersion) unknownVersion++;
+                    }
+                }
+                lines += batch.lines.length;
+                if (out && !copy.write(out)) await once(copy, 'drain');
+                options.onProgress?.(loaded, stats.rawBytes);
+            }
+        } catch (err) {
+            copy.destroy(err as Error);
+            await copyDone.catch(() => undefined);
+            const msg = (err as Error).message;
+            const reason = /unexpected end of file|incorrect header check|invalid|zlib/i.test(msg) || (err as { code?: string }).code?.startsWith('Z_')
+                ? `gzip stream is corrupt or truncated after ${lines} lines (${msg}); the file is incomplete: re-upload it, nothing of it was loaded`
+                : `reading failed after ${lines} lines (${msg}); nothing of it was loaded, rerun to retry`;
+            throw new FileRejected(reason);
+        }
+        copy.end();
+        await copyDone;
+
+        const considered = lines - blank;
+        if (considered > 0 && quarantined.length / considered > options.maxErrorRate) {
+            const first = quarantined[0];
+            throw new FileRejected(
+                `${quarantined.length} of ${considered} lines are invalid (${((100 * quarantined.length) / considered).toFixed(1)}% > ${(100 * options.maxErrorRate).toFixed(1)}% allowed; first: line ${first.lineNo}: ${first.reason}); fix the writer, or raise --max-error-rate to load the good lines`,
+            );
+        }
+        if (quarantined.length) {
+            const q = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, reason, line_text) from stdin'));
+            const qDone = new Promise<void>((resolve, reject) => {
+                q.on('finish', resolve);
+                q.on('error', reject);
+            });
+            const uri = copyText(file.uri);
+            for (const row of quarantined) q.write(`${fileId}\t${uri}\t${row.lineNo}\t${copyText(row.reason)}\t${copyText(row.text.replaceAll('\u0000', ''))}\n`);
+            q.end();
+            await qDone;
+        }
+        // Duplicates are kept in raw (staging dedupes); count them here so every load says how many.
+        const dup = await client.query<{ n: string }>(
+            `with f as (select request_id from raw.events where file_id = $1)
+             select ((select count(*) from f) - (select count(distinct request_id) from f)
+                + (select count(distinct f.request_id) from f
+                   where exists (select 1 from raw.events o where o.request_id = f.request_id and o.file_id <> $1)))::text as n`,
+            [fileId],
+        );
+        const duplicateRows = Number(dup.rows[0].n);
+        const redactions = Object.fromEntries(Object.entries(scrubber.counts).map(([k, v]) => [k, v - before[k as RedactionKind]])) as Record<RedactionKind, number>;
+        const contentId = file.knownContentId ?? `sha256:${stats.hash.digest('hex')}`;
+        await client.query(
+            `update ops.load_manifest set content_id = $2, size_bytes = $3, lines_total = $4, rows_loaded = $5, rows_quarantined = $6,
+                blank_lines = $7, duplicate_rows = $8, unknown_version_rows = $9, redactions = $10 where file_id = $1`,
+            [fileId, contentId, stats.rawBytes, lines, loaded, quarantined.length, blank, duplicateRows, unknownVersion, JSON.stringify(redactions)],
+        );
+        await client.query('commit');
+        return {
+            uri: file.uri, status: 'loaded', fileId, linesTotal: lines, rowsLoaded: loaded, rowsQuarantined: quarantined.length,
+            blankLines: blank, duplicateRows, unknownVersionRows: unknownVersion, bytes: stats.rawBytes, redactions,
+        };
+    } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        // Counts made inside a rolled-back load never happened.
+        Object.assign(scrubber.counts, before);
+        if (err instanceof FileRejected) return { ...emptyResult(file.uri, 'failed', err.message), linesTotal: lines, bytes: stats.rawBytes };
+        throw err;
+    }
+}

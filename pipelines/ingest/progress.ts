@@ -1,0 +1,55 @@
+import cliProgress from 'cli-progress';
+import type { IngestProgress, IngestSummary } from './ingest.js';
+import type { FileResult } from './load-file.js';
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+/** A bar (files, rows, MB/s) on a terminal; one line per file otherwise (CI logs, cron). */
+export function ingestProgress(write: (line: string) => void, tty = Boolean(process.stderr.isTTY)): IngestProgress {
+    let started = Date.now();
+    let files = 0;
+    let rowsBefore = 0;
+    let bar: cliProgress.SingleBar | undefined;
+    if (tty) {
+        bar = new cliProgress.SingleBar({
+            format: 'ingest {bar} {files} files | {rows} rows | {mbps} MB/s | {file}',
+            hideCursor: true,
+            clearOnComplete: true,
+        }, cliProgress.Presets.shades_classic);
+    }
+    return {
+        fileStarted(uri, size) {
+            started = Date.now();
+            if (bar) {
+                if (!bar.isActive) bar.start(size || 1, 0, { files, rows: rowsBefore, mbps: '0.0', file: uri });
+                else bar.setTotal(size || 1);
+                bar.update(0, { file: uri.split('/').pop() });
+            }
+        },
+        rows(rows, bytes) {
+            const secs = Math.max((Date.now() - started) / 1000, 0.001);
+            bar?.update(bytes, { rows: rowsBefore + rows, mbps: mb(bytes / secs) });
+        },
+        fileDone(r: FileResult) {
+            files++;
+            rowsBefore += r.rowsLoaded;
+            if (r.status === 'skipped') return; // a rerun over many loaded files stays quiet
+            const secs = (Date.now() - started) / 1000;
+            const line = r.status === 'loaded'
+                ? `ingest: loaded ${r.uri}: ${r.rowsLoaded} rows, ${r.rowsQuarantined} quarantined, ${r.blankLines} blank, ${r.duplicateRows} duplicates (${r.linesTotal} lines, ${mb(r.bytes)} MB in ${secs.toFixed(1)} s)`
+                : `ingest: FAILED ${r.uri}: ${r.reason}`;
+            bar?.stop(); // the bar restarts with the next file, below this file's line
+            write(line);
+        },
+    };
+}
+
+export function formatIngestSummary(s: IngestSummary): string[] {
+    const redacted = Object.entries(s.redactions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+    return [
+        `ingest: ${s.files.length} files: ${s.filesLoaded} loaded, ${s.filesSkipped} already loaded, ${s.filesFailed} failed (load id ${s.loadId}, ${s.seconds.toFixed(1)} s)`,
+        `ingest: ${s.rowsLoaded} loaded + ${s.rowsQuarantined} quarantined + ${s.blankLines} blank = ${s.linesTotal} lines` +
+            `; ${s.duplicateRows} duplicate request_ids kept in raw (deduplicated in staging); ${s.unknownVersionRows} rows of an unknown newer schema_version`,
+        `ingest: PII redactions: ${redacted}`,
+    ];
+}

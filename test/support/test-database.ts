@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../pipelines/config/config.js';
+import { closeDatabase, openDatabase, type DatabaseHandle } from '../../pipelines/db/connect.js';
+import { migrateToLatest } from '../../pipelines/db/migrate.js';
+
+export interface TestDatabase {
+    readonly url: string;
+    readonly config: Config;
+    readonly handle: DatabaseHandle;
+    query<R extends pg.QueryResultRow = any>(text: string, params?: unknown[]): Promise<R[]>;
+    drop(): Promise<void>;
+}
+
+function withDatabase(url: string, name: string): string {
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    return u.toString();
+}
+
+/** A fresh, migrated database on the shared test server; `drop()` removes it. */
+export async function createTestDatabase(label: string, overrides: Partial<Config> = {}): Promise<TestDatabase> {
+    const adminUrl = inject('adminUrl');
+    const name = `tm_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = withDatabase(adminUrl, name);
+    const config: Config = { ...loadConfig({ env: { DATABASE_URL: url }, cwd: '/nonexistent-config-dir' }), ...overrides };
+    const handle = await openDatabase(config);
+    await migrateToLatest(handle.db);
+    return {
+        url,
+        config,
+        handle,
+        async query(text, params) {
+            return (await handle.pool.query(text, params)).rows;
+        },
+        async drop() {
+            await closeDatabase(handle);
+            const a = new pg.Client({ connectionString: adminUrl });
+            await a.connect();
+            await a.query(`drop database if exists ${name} with (force)`);
+            await a.end();
+        },
+    };
+}
