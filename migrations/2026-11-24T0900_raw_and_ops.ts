@@ -28,16 +28,54 @@ export async function up(db: Kysely<any>): Promise<void> {
     // Exactly once: at most one live version per source file, even with two loaders racing.
     await sql`create unique index load_manifest_live_uri on ops.load_manifest (source_uri) where status = 'loaded'`.execute(db);
 
+    // Every contract field gets a typed column (parsed once, at load, in the loader); nested values
+    // and fields the contract does not know (yet) are kept in jsonb, so nothing of an event is lost.
     await sql`
         create table raw.events (
             file_id bigint not null references ops.load_manifest (file_id),
             line_no integer not null,
+            schema_version integer not null,
             request_id text not null,
             event_at timestamptz not null,
-            schema_version integer not null,
+            provider text not null,
+            model text not null,
+            input_tokens bigint not null,
+            output_tokens bigint not null,
+            status text not null,
+            response_model text,
+            operation text,
+            session_id text,
+            trace_id text,
+            user_id text,
+            team text,
+            feature text,
+            tenant text,
+            environment text,
+            prompt_version text,
+            cache_read_tokens bigint,
+            cache_write_tokens bigint,
+            cache_write_1h_tokens bigint,
+            reasoning_tokens bigint,
+            service_tier text,
+            latency_ms double precision,
+            time_to_first_token_ms double precision,
+            error_type text,
+            retry_attempt integer,
+            cache_hit boolean,
+            reported_cost_usd numeric,
+            feedback smallint,
+            eval_scores jsonb,
+            refusal boolean,
+            guardrail_flags jsonb,
+            outcome text,
+            stages jsonb,
+            tags jsonb,
+            user_satisfaction_score smallint,
             prompt_chars integer,
             completion_chars integer,
-            payload jsonb not null
+            prompt_text text,
+            completion_text text,
+            extras jsonb
         )`.execute(db);
     // Events arrive roughly in time order and files in id order, so BRIN indexes stay tiny and
     // cheap to maintain during COPY while still letting one day or one load be read alone.

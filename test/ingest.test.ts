@@ -159,11 +159,11 @@ describe('ingest: schema versions, duplicates, PII', () => {
         expect(s.rowsLoaded).toBe(4);
         expect(s.rowsQuarantined).toBe(1);
         expect(s.unknownVersionRows).toBe(1);
-        const rows = await t.query("select request_id, schema_version, payload from raw.events where request_id like 'ver_%' order by request_id");
+        const rows = await t.query("select request_id, schema_version, user_satisfaction_score, extras from raw.events where request_id like 'ver_%' order by request_id");
         expect(rows.map((r) => [r.request_id, r.schema_version])).toEqual([['ver_1', 1], ['ver_2', 2], ['ver_2_ok', 2], ['ver_3', 3]]);
-        expect(rows[0].payload.custom_field).toBe('kept');
-        expect(rows[1].payload.user_satisfaction_score).toBe(4);
-        expect(rows[3].payload.region).toBe('eu');
+        expect(rows[0].extras).toEqual({ custom_field: 'kept' });
+        expect(rows[1].user_satisfaction_score).toBe(4);
+        expect(rows[3].extras).toEqual({ region: 'eu' });
         const [m] = await t.query("select unknown_version_rows from ops.load_manifest where source_uri like '%/v3.jsonl'");
         expect(m.unknown_version_rows).toBe(1);
     });
@@ -194,12 +194,12 @@ describe('ingest: schema versions, duplicates, PII', () => {
         writeLog(dir, 'pii.jsonl', jsonl([ev, event(2, { request_id: 'pii_2', tags: { order: '4111 1111 1111 1112' } })]));
         const s = await ingest(t.handle.pool, localSource(dir), options);
         expect(s.rowsLoaded).toBe(2);
-        const rows = await t.query("select e.*::text as all_columns, payload from raw.events e where request_id like 'pii_%' order by request_id");
+        const rows = await t.query("select e.*::text as all_columns, e.* from raw.events e where request_id like 'pii_%' order by request_id");
         for (const secret of secrets) for (const r of rows) expect(r.all_columns).not.toContain(secret);
-        expect(rows[0].payload.prompt_text).toBeUndefined();
-        expect(rows[0].payload.tags.note).toBe('key [redacted:api_key] and [redacted:api_key]');
-        expect(rows[0].payload.guardrail_flags[0]).toBe('caller [redacted:phone] from [redacted:ip]');
-        expect(rows[1].payload.tags.order).toBe('4111 1111 1111 1112'); // fails Luhn: not a card
+        expect(rows[0].prompt_text).toBeNull();
+        expect(rows[0].tags.note).toBe('key [redacted:api_key] and [redacted:api_key]');
+        expect(rows[0].guardrail_flags[0]).toBe('caller [redacted:phone] from [redacted:ip]');
+        expect(rows[1].tags.order).toBe('4111 1111 1111 1112'); // fails Luhn: not a card
         const [m] = await t.query("select redactions, file_id from ops.load_manifest where source_uri like '%/pii.jsonl'");
         expect(m.redactions).toEqual({ email: 2, api_key: 3, card: 1, phone: 1, ip: 1 });
         const [chars] = await t.query('select prompt_chars, completion_chars from raw.events where request_id = $1', ['pii_1']);
@@ -210,7 +210,7 @@ describe('ingest: schema versions, duplicates, PII', () => {
         const dir = tempDir('hmac');
         writeLog(dir, 'u.jsonl', jsonl([event(1, { request_id: 'hmac_1', user_id: 'alice' }), event(2, { request_id: 'hmac_2', user_id: 'alice' })]));
         await ingest(t.handle.pool, localSource(dir), { ...options, userIdHmacKey: 'secret-key' });
-        const rows = await t.query("select payload->>'user_id' as u from raw.events where request_id like 'hmac_%'");
+        const rows = await t.query("select user_id as u from raw.events where request_id like 'hmac_%'");
         expect(rows[0].u).toMatch(/^u_[0-9a-f]{32}$/);
         expect(rows[0].u).toBe(rows[1].u);
         expect(readFileSync(join(dir, 'u.jsonl'), 'utf8')).toContain('alice');

@@ -44,9 +44,14 @@ export interface RawEventsTable {
     request_id: string;
     event_at: Date;
     schema_version: number;
-    prompt_chars: number | null;
-    completion_chars: number | null;
-    payload: unknown;
+    provider: string;
+    model: string;
+    input_tokens: string;
+    output_tokens: string;
+    status: 'ok' | 'error';
+    team: string | null;
+    feature: string | null;
+    extras: unknown;
 }
 
 export interface Database {

@@ -88,10 +88,26 @@ function postgresIds(home: string): { uid?: number; gid?: number } {
     return { uid: Number(uid), gid: Number(gid) };
 }
 
+async function ensureDatabase(adminUrl: string): Promise<void> {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+        const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
+        if (!rowCount) await admin.query(`create database ${DATABASE}`);
+    } finally {
+        await admin.end();
+    }
+}
+
 /** Starts the embedded server if it is not running (initialising it the first time); returns its URL. */
 export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: (line: string) => void = () => undefined): Promise<string> {
     const url = embeddedUrl(options);
     if (await canConnect(url)) return url;
+    const adminUrl = url.replace(/\/[^/]+$/, '/postgres');
+    if (await canConnect(adminUrl)) {
+        await ensureDatabase(adminUrl); // running, but our database was dropped
+        return url;
+    }
     const bin = await binaries();
     mkdirSync(options.home, { recursive: true });
     if (!existsSync(join(dataDir(options), 'PG_VERSION'))) {
@@ -131,14 +147,7 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: 
         const tail = existsSync(logFile(options)) ? readFileSync(logFile(options), 'utf8').trim().split('\n').slice(-3).join(' | ') : started.output.trim();
         throw new UserError(`db: embedded PostgreSQL did not start on port ${options.port} (${tail}); free the port or set TOKENMART_PG_PORT, or set DATABASE_URL`);
     }
-    const admin = new pg.Client({ connectionString: url.replace(/\/[^/]+$/, '/postgres') });
-    await admin.connect();
-    try {
-        const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
-        if (!rowCount) await admin.query(`create database ${DATABASE}`);
-    } finally {
-        await admin.end();
-    }
+    await ensureDatabase(adminUrl);
     log(`db: embedded PostgreSQL running on 127.0.0.1:${options.port} (data in ${dataDir(options)})`);
     return url;
 }

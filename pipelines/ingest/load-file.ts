@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { PoolClient } from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { copyText, parseLine } from './parse-line.js';
+import { RAW_COPY_COLUMNS } from './raw-columns.js';
 import { newReadStats, readLineBatches } from './read-lines.js';
 import type { PiiScrubber, RedactionKind } from './scrub-pii.js';
 import type { SourceFile } from './sources/source.js';
@@ -73,7 +74,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         );
         const fileId = inserted.rows[0].file_id;
         const prefix = `${fileId}\t`;
-        const copy = client.query(copyStreams.from('copy raw.events (file_id, line_no, request_id, event_at, schema_version, prompt_chars, completion_chars, payload) from stdin'));
+        const copy = client.query(copyStreams.from(`copy raw.events (${RAW_COPY_COLUMNS.join(', ')}) from stdin`));
         const copyDone = new Promise<void>((resolve, reject) => {
             copy.on('finish', resolve);
             copy.on('error', reject);

@@ -1,26 +1,54 @@
 import { checkEvent } from './contract/event-contract.js';
-import type { PiiScrubber } from './scrub-pii.js';
+import { KNOWN_FIELDS, RAW_EVENT_FIELDS } from './raw-columns.js';
+import { STRUCTURAL_FIELDS, type PiiScrubber } from './scrub-pii.js';
 
 export type LineOutcome =
     | { readonly kind: 'blank' }
     | { readonly kind: 'bad'; readonly reason: string }
-    | { readonly kind: 'event'; readonly copyRow: string; readonly unknownVersion: boolean; readonly requestId: string };
+    | { readonly kind: 'event'; readonly copyRow: string; readonly unknownVersion: boolean };
 
 const BOM = '\uFEFF';
+const NULL = '\\N';
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-// Postgres jsonb cannot hold NUL or unpaired UTF-16 surrogates: such lines are quarantined, not lost.
-const NUL_ESCAPE = /\\u0000/;
+// Postgres cannot hold NUL in text or unpaired UTF-16 surrogates in jsonb: such lines are
+// quarantined with the reason, not lost and not silently altered.
 const LONE_SURROGATE = /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+class Unstorable extends Error {}
+
+/** How each typed column is filled: decided once, not per line. */
+type Fill = 'id' | 'free' | 'user' | 'longtext' | 'json' | 'plain';
+const PLAN: ReadonlyArray<readonly [string, Fill]> = RAW_EVENT_FIELDS.map(([name, kind]) => [name,
+    kind === 'json' ? 'json'
+        : kind !== 'text' ? 'plain'
+        : name === 'user_id' ? 'user'
+        : name === 'prompt_text' || name === 'completion_text' ? 'longtext'
+        : STRUCTURAL_FIELDS.has(name) ? 'id' : 'free'] as const);
 
 /** Escapes a value for COPY's text format. */
 export function copyText(value: string): string {
-    return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : value;
+    return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : value;
+}
+
+function textValue(value: string): string {
+    if (value.includes('\u0000')) throw new Unstorable('a string contains a NUL character (\\u0000), which Postgres cannot store');
+    return copyText(value);
+}
+
+function jsonValue(value: unknown): string {
+    const json = JSON.stringify(value);
+    if (json.includes('\\u')) {
+        if (json.includes('\\u0000')) throw new Unstorable('a string contains a NUL character (\\u0000), which Postgres cannot store');
+        if (LONE_SURROGATE.test(json)) throw new Unstorable('a string contains an unpaired UTF-16 surrogate escape');
+    }
+    return copyText(json);
 }
 
 /**
- * One input line -> blank, quarantined (with the reason), or a COPY row for raw.events (after the
- * file_id and line number columns). BOMs and CRLF line ends are normalised, not rejected: they are
- * encoding artefacts of the writer, not bad data.
+ * One input line -> blank, quarantined (with the reason), or a COPY row for raw.events (the
+ * columns after file_id and line_no). BOMs and CRLF line ends are normalised, not rejected: they
+ * are encoding artefacts of the writer, not bad data.
  */
 export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
     let text = bytes.toString('utf8');
@@ -33,7 +61,7 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
     }
     if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (text.startsWith(BOM)) text = text.slice(1);
-    if (text.trim() === '') return { kind: 'blank' };
+    if (text.charCodeAt(0) !== 123 /* { */ && text.trim() === '') return { kind: 'blank' };
     let value: unknown;
     try {
         value = JSON.parse(text);
@@ -42,20 +70,41 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
     }
     const checked = checkEvent(value);
     if (!checked.ok) return { kind: 'bad', reason: checked.reason };
-    const scrubbed = scrubber.scrub(checked.event);
-    const payload = JSON.stringify(scrubbed.event);
-    if (payload.includes('\\u')) {
-        if (NUL_ESCAPE.test(payload)) return { kind: 'bad', reason: 'a string contains a NUL character (\\u0000), which Postgres cannot store' };
-        if (LONE_SURROGATE.test(payload)) return { kind: 'bad', reason: 'a string contains an unpaired UTF-16 surrogate escape' };
+    const ev = checked.event;
+    try {
+        const prompt = ev.prompt_text;
+        const completion = ev.completion_text;
+        let row = checked.eventAt.toISOString()
+            + '\t' + (typeof prompt === 'string' ? prompt.length : NULL)
+            + '\t' + (typeof completion === 'string' ? completion.length : NULL);
+        for (let i = 0; i < PLAN.length; i++) {
+            const [name, fill] = PLAN[i];
+            const v = ev[name];
+            if (v === undefined || v === null) {
+                row += '\t\\N';
+                continue;
+            }
+            switch (fill) {
+                case 'id': row += '\t' + textValue(v as string); break;
+                case 'free': row += '\t' + textValue(scrubber.scrubString(v as string)); break;
+                case 'user': row += '\t' + textValue(scrubber.userId(v as string)); break;
+                case 'json': row += '\t' + jsonValue(scrubber.scrubValue(v)); break;
+                case 'longtext': {
+                    const kept = scrubber.text(v as string);
+                    row += '\t' + (kept === null ? NULL : textValue(kept));
+                    break;
+                }
+                default: row += '\t' + String(v); // int, num, bool: bounded by the contract, so String() is plain
+            }
+        }
+        let extras: Record<string, unknown> | undefined;
+        for (const key in ev) {
+            if (!KNOWN_FIELDS.has(key)) (extras ??= {})[scrubber.scrubString(key)] = scrubber.scrubValue(ev[key]);
+        }
+        row += '\t' + (extras ? jsonValue(extras) : NULL);
+        return { kind: 'event', copyRow: row, unknownVersion: checked.unknownVersion };
+    } catch (err) {
+        if (err instanceof Unstorable) return { kind: 'bad', reason: err.message };
+        throw err;
     }
-    const requestId = checked.event.request_id as string;
-    const copyRow = [
-        copyText(requestId),
-        checked.eventAt.toISOString(),
-        String(checked.version),
-        scrubbed.promptChars === null ? '\\N' : String(scrubbed.promptChars),
-        scrubbed.completionChars === null ? '\\N' : String(scrubbed.completionChars),
-        copyText(payload),
-    ].join('\t');
-    return { kind: 'event', copyRow, unknownVersion: checked.unknownVersion, requestId };
 }

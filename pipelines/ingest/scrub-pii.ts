@@ -12,13 +12,8 @@ export interface ScrubOptions {
     readonly userIdHmacKey: string | undefined;
 }
 
-export interface Scrubbed {
-    readonly event: Record<string, unknown>;
-    readonly promptChars: number | null;
-    readonly completionChars: number | null;
-}
-
-const STRUCTURAL = new Set([
+/** Identifiers and enums: never scanned (a request id is not a phone number). */
+export const STRUCTURAL_FIELDS: ReadonlySet<string> = new Set([
     'schema_version', 'request_id', 'timestamp', 'provider', 'model', 'response_model', 'status', 'operation',
     'session_id', 'trace_id', 'service_tier', 'outcome', 'error_type', 'environment', 'prompt_version',
 ]);
@@ -31,8 +26,19 @@ const PATTERNS: ReadonlyArray<readonly [RedactionKind, RegExp]> = [
     // Not part of a longer digit run (an order number is not a phone number).
     ['phone', /(?<!\d[ .-]?)(?:(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)|\b\d{2,4})[ .-]\d{3,4}[ .-]\d{3,4}\b|\+\d{10,15}\b)(?![ .-]?\d)/g],
 ];
-// Cheap pre-check: most strings are short identifiers with none of these shapes.
-const MAYBE = /[@\d]|sk-|AKIA|xox|AIza|gh[pousr]_/;
+// Cheap pre-check: most strings are short identifiers with none of these shapes. Every pattern
+// needs an '@' or ':' or a key prefix, or at least four digits (the shortest IPv4 address).
+const KEYISH = /[@:]|sk-|AKIA|xox|AIza|gh[pousr]_/;
+function mayContainPii(text: string): boolean {
+    if (text.length < 7) return false;
+    if (KEYISH.test(text)) return true;
+    let digits = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 48 && c <= 57 && ++digits >= 4) return true;
+    }
+    return false;
+}
 
 function luhn(digits: string): boolean {
     let sum = 0;
@@ -54,7 +60,7 @@ export class PiiScrubber {
     constructor(private readonly options: ScrubOptions) {}
 
     scrubString(text: string): string {
-        if (!MAYBE.test(text)) return text;
+        if (!mayContainPii(text)) return text;
         let out = text;
         for (const [kind, re] of PATTERNS) {
             out = out.replace(re, (match) => {
@@ -66,7 +72,8 @@ export class PiiScrubber {
         return out;
     }
 
-    private scrubValue(value: unknown): unknown {
+    /** Scrubs every string (keys included) inside a nested value. */
+    scrubValue(value: unknown): unknown {
         if (typeof value === 'string') return this.scrubString(value);
         if (Array.isArray(value)) return value.map((v) => this.scrubValue(v));
         if (value !== null && typeof value === 'object') {
@@ -77,25 +84,14 @@ export class PiiScrubber {
         return value;
     }
 
-    scrub(event: Record<string, unknown>): Scrubbed {
-        const out: Record<string, unknown> = {};
-        let promptChars: number | null = null;
-        let completionChars: number | null = null;
-        for (const key in event) {
-            const value = event[key];
-            if (key === 'prompt_text' || key === 'completion_text') {
-                const chars = typeof value === 'string' ? value.length : null;
-                if (key === 'prompt_text') promptChars = chars;
-                else completionChars = chars;
-                if (this.options.keepText) out[key] = this.scrubValue(value);
-            } else if (key === 'user_id' && typeof value === 'string' && this.options.userIdHmacKey) {
-                out[key] = 'u_' + createHmac('sha256', this.options.userIdHmacKey).update(value).digest('hex').slice(0, 32);
-            } else if (STRUCTURAL.has(key) || typeof value === 'number' || typeof value === 'boolean' || value === null) {
-                out[key] = value;
-            } else {
-                out[key] = this.scrubValue(value);
-            }
-        }
-        return { event: out, promptChars, completionChars };
+    /** user_id: a keyed hash when a key is configured, else scanned like any free text. */
+    userId(value: string): string {
+        if (this.options.userIdHmacKey) return 'u_' + createHmac('sha256', this.options.userIdHmacKey).update(value).digest('hex').slice(0, 32);
+        return this.scrubString(value);
+    }
+
+    /** prompt_text / completion_text: dropped unless keepText (then scrubbed); the caller keeps the length. */
+    text(value: string): string | null {
+        return this.options.keepText ? this.scrubString(value) : null;
     }
 }

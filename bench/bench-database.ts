@@ -1,0 +1,20 @@
+import pg from 'pg';
+import { loadConfig } from '../pipelines/config/config.js';
+import { resolveDatabaseUrl } from '../pipelines/db/connect.js';
+
+/** A fresh database for one benchmark, on DATABASE_URL's server or the embedded one. */
+export async function freshBenchDatabase(name: string): Promise<string> {
+    const { url } = await resolveDatabaseUrl(loadConfig(), (l) => console.error(l));
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    return u.toString();
+}
+
+export function fmt(n: number, digits = 0): string {
+    return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}

@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { FEATURES } from '../pipelines/demo/demo-catalog.js';
+import { Random } from '../pipelines/demo/random.js';
+import { projectRoot } from '../pipelines/util/project-root.js';
+import { fmt, freshBenchDatabase } from './bench-database.js';
+
+/**
+ * bench:ingest: N realistic events as gzip JSONL, then in the same run (a) tokenmart ingest and
+ * (b) a plain COPY of the same decompressed lines into a one-column jsonb table.
+ * Usage: npm run bench:ingest [-- N]
+ */
+const n = Number(process.argv[2] ?? 1_000_000);
+const files = 10;
+const dir = join(projectRoot, '.tokenmart', 'bench', 'ingest-logs');
+
+function generate(): void {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const rng = new Random(7);
+    const per = Math.ceil(n / files);
+    let id = 0;
+    for (let f = 0; f < files; f++) {
+        const lines: string[] = [];
+        for (let i = 0; i < per && id < n; i++, id++) {
+            const spec = FEATURES[id % FEATURES.length];
+            const m = spec.models[id % spec.models.length];
+            const input = Math.round(rng.logNormal(spec.inputMedian, 0.5));
+            lines.push(JSON.stringify({
+                schema_version: 2, request_id: `bench_${id}`, timestamp: new Date(Date.UTC(2026, 9, 1) + id * 2500).toISOString(),
+                provider: m.provider, model: m.model, operation: 'chat', session_id: `s_${id % 5000}`, user_id: `user_${id % 900}`,
+                team: spec.team, feature: spec.feature, tenant: 'acme', environment: 'production', prompt_version: 'v1',
+                input_tokens: input, output_tokens: 200, cache_read_tokens: Math.floor(input / 3), reasoning_tokens: 50,
+                service_tier: 'standard', latency_ms: Math.round(rng.logNormal(900, 0.5)), time_to_first_token_ms: 200, status: 'ok',
+                retry_attempt: 0, cache_hit: false, feedback: id % 9 === 0 ? 1 : null, tags: { channel: 'web' },
+            }));
+        }
+        writeFileSync(join(dir, `part-${String(f).padStart(2, '0')}.jsonl.gz`), gzipSync(lines.join('\n') + '\n', { level: 1 }));
+    }
+}
+
+function measure(mode: 'tokenmart' | 'copy', url: string): { rows: number; seconds: number; maxRssMb: number } {
+    const child = join(fileURLToPath(new URL('.', import.meta.url)), 'ingest-child.js');
+    const out = execFileSync(process.execPath, [child, mode, url, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+console.log(`bench:ingest: generating ${fmt(n)} events in ${files} gzip files ...`);
+generate();
+const bytes = readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+console.log(`bench:ingest: ${(bytes / 1e6).toFixed(1)} MB gzip on disk`);
+const baseUrl = await freshBenchDatabase('tokenmart_bench_copy');
+const copy = measure('copy', baseUrl);
+const tmUrl = await freshBenchDatabase('tokenmart_bench_ingest');
+const tm = measure('tokenmart', tmUrl);
+const tmRate = tm.rows / tm.seconds;
+const copyRate = copy.rows / copy.seconds;
+console.log(`(a) tokenmart ingest : ${fmt(tm.rows)} events in ${tm.seconds.toFixed(2)} s = ${fmt(tmRate)} events/s, peak RSS ${fmt(tm.maxRssMb)} MB`);
+console.log(`(b) plain COPY jsonb : ${fmt(copy.rows)} events in ${copy.seconds.toFixed(2)} s = ${fmt(copyRate)} events/s, peak RSS ${fmt(copy.maxRssMb)} MB`);
+console.log(`ratio (a)/(b)        : ${(tmRate / copyRate).toFixed(2)}x   (targets: >= 100,000 events/s, >= 0.7x, RSS < 300 MB)`);
