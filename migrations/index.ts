@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as rawAndOps from './2026-11-24T0900_raw_and_ops.js';
+import * as transformState from './2026-11-24T1000_transform_state.js';
 
 /**
  * Every migration, by its dated name. Imported statically (not read from a folder) so the same
@@ -7,4 +8,5 @@ import * as rawAndOps from './2026-11-24T0900_raw_and_ops.js';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
     '2026-11-24T0900_raw_and_ops': rawAndOps,
+    '2026-11-24T1000_transform_state': transformState,
 };

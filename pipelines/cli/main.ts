@@ -4,6 +4,7 @@ import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerTransform } from './commands/transform.js';
 import { UserError } from '../util/errors.js';
 
 const program = new Command('tokenmart')
@@ -15,6 +16,7 @@ const program = new Command('tokenmart')
 registerDb(program);
 registerMigrate(program);
 registerIngest(program);
+registerTransform(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.

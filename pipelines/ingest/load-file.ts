@@ -64,6 +64,12 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             return emptyResult(file.uri, 'skipped', 'already loaded (by a concurrent run)');
         }
         if (options.replaceFileId) {
+            // Every day whose deduplicated rows may change: the old rows' days, and the days of any
+            // other row sharing a request_id with them (a losing duplicate may now win).
+            await client.query(
+                `insert into ops.dirty_days (usage_date, file_id)
+                 select distinct (o.event_at at time zone 'UTC')::date, $1::bigint from raw.events o
+                 where o.request_id in (select request_id from raw.events where file_id = $1)`, [options.replaceFileId]);
             await client.query("update ops.load_manifest set status = 'superseded', superseded_at = now() where file_id = $1", [options.replaceFileId]);
             await client.query('delete from raw.events where file_id = $1', [options.replaceFileId]);
         }
@@ -139,6 +145,9 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             [fileId],
         );
         const duplicateRows = Number(dup.rows[0].n);
+        await client.query(
+            `insert into ops.dirty_days (usage_date, file_id)
+             select distinct (event_at at time zone 'UTC')::date, file_id from raw.events where file_id = $1`, [fileId]);
         const redactions = Object.fromEntries(Object.entries(scrubber.counts).map(([k, v]) => [k, v - before[k as RedactionKind]])) as Record<RedactionKind, number>;
         const contentId = file.knownContentId ?? `sha256:${stats.hash.digest('hex')}`;
         await client.query(

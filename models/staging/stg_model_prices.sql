@@ -1,0 +1,45 @@
+-- Curated dated prices, plus community-list prices for models the curated seed does not cover.
+with curated as (
+    select * from seeds.model_prices
+),
+
+imported as (
+    select imported.*
+    from seeds.model_prices_imported as imported
+    left join curated
+        on lower(curated.provider) = lower(imported.provider)
+        and curated.model = imported.model
+    where curated.model is null
+),
+
+prices as (
+    select * from curated
+    union all
+    select * from imported
+),
+
+final as (
+    select
+        lower(provider) as provider,
+        model,
+        effective_from,
+        input_per_mtok,
+        output_per_mtok,
+        cache_read_per_mtok,
+        cache_write_5m_per_mtok,
+        cache_write_1h_per_mtok,
+        reasoning_per_mtok,
+        long_context_threshold,
+        lc_input_per_mtok,
+        lc_output_per_mtok,
+        lc_cache_read_per_mtok,
+        lc_cache_write_5m_per_mtok,
+        lc_cache_write_1h_per_mtok,
+        batch_multiplier,
+        flex_multiplier,
+        priority_multiplier,
+        source as price_source
+    from prices
+)
+
+select * from final

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { quoteIdent } from './materialize.js';
+import type { DataTestSpec, Project, Severity, SourceDef } from './project.js';
+
+export type TestStatus = 'pass' | 'warn' | 'fail' | 'error';
+
+export interface TestResult {
+    readonly name: string;
+    readonly model: string;
+    readonly severity: Severity;
+    readonly status: TestStatus;
+    readonly failures: number;
+    readonly sample: readonly Record<string, unknown>[];
+    readonly message?: string;
+    readonly ms: number;
+}
+
+export interface TestRun {
+    readonly runId: string;
+    readonly results: readonly TestResult[];
+    /** True when no error-severity test failed or errored: reports may go out. */
+    readonly ok: boolean;
+}
+
+const lit = (v: string) => `'${v.replaceAll("'", "''")}'`;
+
+/** The query returning a test's failing rows. */
+export function failingRowsSql(t: DataTestSpec): string {
+    const from = t.where ? `(select * from ${t.model} where ${t.where}) as m` : `${t.model} as m`;
+    const cols = t.columns.map((c) => `m.${quoteIdent(c)}`);
+    switch (t.kind) {
+        case 'not_null':
+            return `select * from ${from} where ${cols.map((c) => `${c} is null`).join(' or ')}`;
+        case 'unique':
+            return `select ${cols.join(', ')}, count(*) as duplicate_count from ${from} group by ${cols.join(', ')} having count(*) > 1`;
+        case 'accepted_values':
+            return `select ${cols[0]} as value, count(*) as row_count from ${from} where ${cols[0]} is not null and ${cols[0]}::text not in (${t.values!.map(lit).join(', ')}) group by 1`;
+        case 'relationships':
+            return `select ${cols[0]} as value, count(*) as row_count from ${from} left join ${t.to} as parent on parent.${quoteIdent(t.field!)} = ${cols[0]} where ${cols[0]} is not null and parent.${quoteIdent(t.field!)} is null group by 1`;
+        case 'expression':
+            return t.sql!.replace(/;\s*$/, '');
+    }
+}
+
+async function runOne(pool: Pool, t: DataTestSpec): Promise<TestResult> {
+    const started = Date.now();
+    const sql = failingRowsSql(t);
+    try {
+        const count = Number((await pool.query<{ n: string }>(`select count(*)::text as n from (${sql}) as failing`)).rows[0].n);
+        const sample = count ? (await pool.query(`select * from (${sql}) as failing limit 5`)).rows : [];
+        const status: TestStatus = count === 0 ? 'pass' : t.severity === 'warn' ? 'warn' : 'fail';
+        return { name: t.name, model: t.model, severity: t.severity, status, failures: count, sample, ms: Date.now() - started };
+    } catch (err) {
+        return { name: t.name, model: t.model, severity: t.severity, status: 'error', failures: 0, sample: [], message: `test ${t.name} on ${t.model}: ${(err as Error).message}`, ms: Date.now() - started };
+    }
+}
+
+async function freshness(pool: Pool, source: SourceDef, now: Date): Promise<TestResult> {
+    const started = Date.now();
+    const f = source.freshness!;
+    const name = `freshness__${source.id.replace('.', '_')}`;
+    const latest = (await pool.query<{ latest: Date | null }>(`select max(${quoteIdent(f.column)}) as latest from ${source.id}`)).rows[0].latest;
+    if (!latest) return { name, model: source.id, severity: 'error', status: 'fail', failures: 1, sample: [], message: `${source.id} has no rows`, ms: Date.now() - started };
+    const hours = (now.getTime() - latest.getTime()) / 3_600_000;
+    const status: TestStatus = hours > f.errorAfterHours ? 'fail' : hours > f.warnAfterHours ? 'warn' : 'pass';
+    const message = `latest ${f.column} is ${latest.toISOString()} (${hours.toFixed(1)} h old; warn after ${f.warnAfterHours} h, error after ${f.errorAfterHours} h)`;
+    return { name, model: source.id, severity: status === 'warn' ? 'warn' : 'error', status, failures: status === 'pass' ? 0 : 1, sample: [], message, ms: Date.now() - started };
+}
+
+export interface TestOptions {
+    readonly models?: ReadonlySet<string>;
+    readonly runId?: string;
+    readonly now?: Date;
+    readonly log?: (line: string) => void;
+}
+
+/** Runs the data tests (and source freshness) and records every result. */
+export async function runDataTests(pool: Pool, project: Project, options: TestOptions = {}): Promise<TestRun> {
+    const runId = options.runId ?? randomUUID();
+    const log = options.log ?? (() => undefined);
+    const results: TestResult[] = [];
+    for (const source of project.sources) {
+        if (source.freshness && (!options.models || options.models.has(source.id))) results.push(await freshness(pool, source, options.now ?? new Date()));
+    }
+    for (const t of project.tests) {
+        if (options.models && !options.models.has(t.model)) continue;
+        results.push(await runOne(pool, t));
+    }
+    for (const r of results) {
+        await pool.query(
+            `insert into ops.test_results (run_id, test_name, model, severity, status, failures, sample, message, duration_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             on conflict (run_id, test_name) do update set status = excluded.status, failures = excluded.failures, sample = excluded.sample, message = excluded.message`,
+            [runId, r.name, r.model, r.severity, r.status, r.failures, JSON.stringify(r.sample), r.message ?? null, r.ms],
+        );
+        // Passing tests stay quiet (the summary counts them); freshness always says how old the data is.
+        if (r.status !== 'pass' || r.name.startsWith('freshness__')) for (const line of formatTestResult(r)) log(line);
+    }
+    return { runId, results, ok: results.every((r) => r.status === 'pass' || r.status === 'warn') };
+}
+
+export function formatTestResult(r: TestResult): string[] {
+    if (r.status === 'pass') return [`test: PASS  ${r.name}${r.message ? ` (${r.message})` : ''}`];
+    const head = `test: ${r.status.toUpperCase().padEnd(5)} ${r.name} on ${r.model}: ${r.message ?? `${r.failures} failing row(s)`}`;
+    return [head, ...r.sample.slice(0, 3).map((row) => `        e.g. ${JSON.stringify(row)}`)];
+}

@@ -1,0 +1,193 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { UserError } from '../util/errors.js';
+import { projectRoot } from '../util/project-root.js';
+
+/** What a model's YAML can say; everything optional but the name. */
+export type Materialization = 'view' | 'table' | 'incremental';
+export type Severity = 'warn' | 'error';
+
+export interface DataTestSpec {
+    readonly name: string;
+    readonly kind: 'not_null' | 'unique' | 'accepted_values' | 'relationships' | 'expression';
+    readonly model: string;
+    readonly columns: readonly string[];
+    readonly values?: readonly string[];
+    readonly to?: string;
+    readonly field?: string;
+    readonly sql?: string;
+    readonly where?: string;
+    readonly severity: Severity;
+    readonly description?: string;
+}
+
+export interface ColumnDoc {
+    readonly name: string;
+    readonly description: string;
+    readonly type?: string;
+}
+
+export interface ModelDef {
+    /** schema.name, e.g. marts.mart_daily_cost. */
+    readonly id: string;
+    readonly name: string;
+    readonly schema: string;
+    readonly layer: 'staging' | 'intermediate' | 'marts';
+    readonly path: string;
+    readonly sql: string;
+    readonly materialized: Materialization;
+    /** incremental: the UTC date column rebuilt day by day. */
+    readonly dayColumn?: string;
+    readonly lookbackDays: number;
+    readonly indexes: readonly (readonly string[])[];
+    readonly description: string;
+    readonly columns: readonly ColumnDoc[];
+}
+
+export interface SeedDef {
+    readonly id: string;
+    readonly name: string;
+    readonly path: string;
+    readonly description: string;
+    readonly columns: readonly (ColumnDoc & { readonly type: string })[];
+}
+
+export interface SourceDef {
+    readonly id: string;
+    readonly description: string;
+    readonly freshness?: { readonly column: string; readonly warnAfterHours: number; readonly errorAfterHours: number };
+    readonly columns: readonly ColumnDoc[];
+}
+
+export interface Project {
+    readonly root: string;
+    readonly models: readonly ModelDef[];
+    readonly seeds: readonly SeedDef[];
+    readonly sources: readonly SourceDef[];
+    readonly tests: readonly DataTestSpec[];
+}
+
+const LAYERS = ['staging', 'intermediate', 'marts'] as const;
+const SEED_SCHEMA = 'seeds';
+
+type Yaml = Record<string, any>;
+
+function readYamlFiles(dir: string): { file: string; doc: Yaml }[] {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => {
+        const file = join(dir, f);
+        try {
+            return { file, doc: (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Yaml };
+        } catch (err) {
+            throw new UserError(`models: ${file}: invalid YAML (${(err as Error).message.split('\n')[0]}); fix the syntax`);
+        }
+    });
+}
+
+function testsFrom(entries: unknown, model: string, column: string | undefined, where: string): DataTestSpec[] {
+    if (entries === undefined || entries === null) return [];
+    if (!Array.isArray(entries)) throw new UserError(`models: ${where}: "tests" must be a list`);
+    return entries.map((entry, i): DataTestSpec => {
+        const [kind, args] = typeof entry === 'string' ? [entry, {}] : Object.entries(entry as Yaml)[0] ?? [];
+        const a = (args ?? {}) as Yaml;
+        const severity: Severity = a.severity ?? 'error';
+        if (severity !== 'warn' && severity !== 'error') throw new UserError(`models: ${where}: test ${i + 1} severity must be warn or error`);
+        const columns: string[] = a.columns ?? (column ? [column] : []);
+        const base = { model, columns, severity, where: a.where as string | undefined, description: a.description as string | undefined };
+        const label = a.name ?? `${kind}__${model.replace('.', '_')}__${columns.join('_') || i}`;
+        switch (kind) {
+            case 'not_null':
+            case 'unique':
+                if (!columns.length) throw new UserError(`models: ${where}: ${kind} needs a column (put it under a column, or give columns: [...])`);
+                return { ...base, kind, name: label };
+            case 'accepted_values':
+                if (!Array.isArray(a.values)) throw new UserError(`models: ${where}: accepted_values needs values: [...]`);
+                return { ...base, kind, name: label, values: a.values.map(String) };
+            case 'relationships':
+                if (!a.to || !a.field) throw new UserError(`models: ${where}: relationships needs to: schema.model and field: column`);
+                return { ...base, kind, name: label, to: a.to, field: a.field };
+            case 'expression':
+                if (!a.sql || !a.name) throw new UserError(`models: ${where}: expression tests need a name and sql (a query returning the failing rows)`);
+                return { ...base, kind, name: a.name, sql: a.sql };
+            default:
+                throw new UserError(`models: ${where}: unknown test "${String(kind)}" (known: not_null, unique, accepted_values, relationships, expression)`);
+        }
+    });
+}
+
+function columnsFrom(entries: unknown): ColumnDoc[] {
+    return ((entries as Yaml[] | undefined) ?? []).map((c) => ({ name: String(c.name), description: String(c.description ?? ''), type: c.type }));
+}
+
+/** Reads models/ (SQL + YAML beside it) into one description of the project. */
+export function loadProject(root = join(projectRoot, 'models')): Project {
+    const models: ModelDef[] = [];
+    const tests: DataTestSpec[] = [];
+    const sources: SourceDef[] = [];
+    for (const layer of LAYERS) {
+        const dir = join(root, layer);
+        if (!existsSync(dir)) continue;
+        const yamlModels = new Map<string, { file: string; entry: Yaml }>();
+        for (const { file, doc } of readYamlFiles(dir)) {
+            for (const entry of (doc.models ?? []) as Yaml[]) {
+                if (!entry?.name) throw new UserError(`models: ${file}: a model entry has no name`);
+                yamlModels.set(entry.name, { file, entry });
+            }
+            for (const src of (doc.sources ?? []) as Yaml[]) {
+                const f = src.freshness;
+                sources.push({
+                    id: src.name,
+                    description: src.description ?? '',
+                    columns: columnsFrom(src.columns),
+                    freshness: f ? { column: f.column, warnAfterHours: Number(f.warn_after_hours), errorAfterHours: Number(f.error_after_hours) } : undefined,
+                });
+                for (const c of (src.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, src.name, c.name, `${file}: ${src.name}.${c.name}`));
+            }
+        }
+        for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) {
+            const name = basename(f, '.sql');
+            const path = join(dir, f);
+            const y = yamlModels.get(name);
+            yamlModels.delete(name);
+            const entry = y?.entry ?? {};
+            const cfg = (entry.config ?? {}) as Yaml;
+            const materialized: Materialization = cfg.materialized ?? (layer === 'marts' ? 'table' : 'view');
+            if (!['view', 'table', 'incremental'].includes(materialized)) throw new UserError(`models: ${y?.file}: ${name}: materialized must be view, table or incremental`);
+            if (materialized === 'incremental' && !cfg.day_column) throw new UserError(`models: ${y?.file ?? path}: ${name} is incremental but has no config.day_column (the UTC date column rebuilt day by day)`);
+            const id = `${layer}.${name}`;
+            models.push({
+                id, name, schema: layer, layer, path, sql: readFileSync(path, 'utf8'),
+                materialized, dayColumn: cfg.day_column, lookbackDays: Number(cfg.lookback_days ?? 0),
+                indexes: (cfg.indexes ?? []) as string[][],
+                description: String(entry.description ?? ''),
+                columns: columnsFrom(entry.columns),
+            });
+            for (const c of (entry.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `${y?.file}: ${name}.${c.name}`));
+            tests.push(...testsFrom(entry.tests, id, undefined, `${y?.file}: ${name}`));
+        }
+        for (const [name, { file }] of yamlModels) throw new UserError(`models: ${file}: describes model "${name}" but ${relative(process.cwd(), join(dir, name + '.sql'))} does not exist; remove the entry or add the SQL file`);
+    }
+    const seeds: SeedDef[] = [];
+    const seedDir = join(root, 'seeds');
+    const seedYaml = new Map<string, Yaml>();
+    for (const { doc } of readYamlFiles(seedDir)) for (const s of (doc.seeds ?? []) as Yaml[]) seedYaml.set(s.name, s);
+    if (existsSync(seedDir)) {
+        for (const f of readdirSync(seedDir).filter((x) => x.endsWith('.csv')).sort()) {
+            const name = basename(f, '.csv');
+            const y = seedYaml.get(name);
+            if (!y) throw new UserError(`models: seed ${join(seedDir, f)} has no entry in models/seeds/*.yml; add one with its column types`);
+            const columns = columnsFrom(y.columns).map((c) => ({ ...c, type: c.type ?? 'text' }));
+            const id = `${SEED_SCHEMA}.${name}`;
+            seeds.push({ id, name, path: join(seedDir, f), description: String(y.description ?? ''), columns });
+            for (const c of (y.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `seeds: ${name}.${c.name}`));
+            tests.push(...testsFrom(y.tests, id, undefined, `seeds: ${name}`));
+        }
+    }
+    const names = new Set<string>();
+    for (const t of tests) {
+        if (names.has(t.name)) throw new UserError(`models: two data tests are named "${t.name}"; give one a distinct name:`);
+        names.add(t.name);
+    }
+    return { root, models, seeds, sources, tests };
+}

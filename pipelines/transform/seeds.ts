@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { Pool } from 'pg';
+import { UserError } from '../util/errors.js';
+import type { SeedDef } from './project.js';
+
+export interface SeedResult {
+    readonly id: string;
+    readonly status: 'loaded' | 'unchanged';
+    readonly rows: number;
+    readonly contentHash: string;
+}
+
+const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
+
+export function seedHash(seed: SeedDef): string {
+    return createHash('sha256').update(readFileSync(seed.path)).update(JSON.stringify(seed.columns.map((c) => [c.name, c.type]))).digest('hex');
+}
+
+/**
+ * Loads a CSV seed into seeds.<name> with the column types its YAML gives. Unchanged seeds are
+ * skipped; a changed one is replaced in one transaction (views on it stay valid).
+ */
+export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
+    const contentHash = seedHash(seed);
+    const client = await pool.connect();
+    try {
+        const state = await client.query('select content_hash from ops.seed_state where seed = $1', [seed.id]);
+        const exists = await client.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', ['seeds', seed.name]);
+        if (state.rows[0]?.content_hash === contentHash && exists.rowCount) return { id: seed.id, status: 'unchanged', rows: 0, contentHash };
+        let records: string[][];
+        try {
+            records = parseCsv(readFileSync(seed.path), { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
+        } catch (err) {
+            throw new UserError(`seed: ${seed.path}: ${(err as Error).message}; fix the CSV`);
+        }
+        const [header, ...rows] = records;
+        const expected = seed.columns.map((c) => c.name);
+        if (!header || header.join(',') !== expected.join(',')) {
+            throw new UserError(`seed: ${seed.path}: header is "${header?.join(',')}" but the YAML declares "${expected.join(',')}"; make them match`);
+        }
+        await client.query('begin');
+        try {
+            await client.query('create schema if not exists seeds');
+            const cols = await client.query<{ name: string; type: string }>(
+                `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
+                 where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+                [`seeds.${seed.name}`],
+            );
+            const probe = await client.query<{ type: string }>(
+                `select format_type(t::regtype::oid, null) as type from unnest($1::text[]) with ordinality as u(t, i) order by i`,
+                [seed.columns.map((c) => c.type)],
+            );
+            const sameShape = cols.rows.length === seed.columns.length
+                && cols.rows.every((c, i) => c.name === seed.columns[i].name && c.type === probe.rows[i].type);
+            if (sameShape) await client.query(`delete from seeds.${q(seed.name)}`);
+            else {
+                await client.query(`drop table if exists seeds.${q(seed.name)} cascade`);
+                await client.query(`create table seeds.${q(seed.name)} (${seed.columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`);
+            }
+            for (let start = 0; start < rows.length; start += 500) {
+                const chunk = rows.slice(start, start + 500);
+                const params: (string | null)[] = [];
+                const tuples = chunk.map((row) => `(${row.map((v, j) => {
+                    params.push(v === '' ? null : v);
+                    return `$${params.length}::${seed.columns[j].type}`;
+                }).join(', ')})`);
+                try {
+                    await client.query(`insert into seeds.${q(seed.name)} values ${tuples.join(', ')}`, params);
+                } catch (err) {
+                    throw new UserError(`seed: ${seed.path} (rows ${start + 2}-${start + chunk.length + 1}): ${(err as Error).message}; fix the value or the column type in the YAML`);
+                }
+            }
+            await client.query(
+                `insert into ops.seed_state (seed, content_hash, row_count) values ($1, $2, $3)
+                 on conflict (seed) do update set content_hash = excluded.content_hash, row_count = excluded.row_count, loaded_at = now()`,
+                [seed.id, contentHash, rows.length],
+            );
+            await client.query('commit');
+        } catch (err) {
+            await client.query('rollback');
+            throw err;
+        }
+        return { id: seed.id, status: 'loaded', rows: rows.length, contentHash };
+    } finally {
+        client.release();
+    }
+}
