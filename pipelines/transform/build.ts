@@ -160,7 +160,10 @@ async function buildIncremental(
         await saveState();
         return n;
     });
-    const span = ranges.map((r) => (r.start === new Date(Date.parse(r.end) - 86_400_000).toISOString().slice(0, 10) ? r.start : `${r.start}..${r.end} (excl.)`)).join(', ');
+    const span = ranges.map((r) => {
+        const last = new Date(Date.parse(r.end) - 86_400_000).toISOString().slice(0, 10);
+        return r.start === last ? r.start : `${r.start}..${last}`;
+    }).join(', ');
     return { id: model.id, materialized: 'incremental', status: 'success', mode: 'incremental', rows, ms: Date.now() - started, days: span };
 }
 

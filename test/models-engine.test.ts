@@ -1,0 +1,235 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../pipelines/ingest/ingest.js';
+import { localSource } from '../pipelines/ingest/sources/local-source.js';
+import { buildModels } from '../pipelines/transform/build.js';
+import { buildDag, selectModels } from '../pipelines/transform/dag.js';
+import { runDataTests, type TestRun } from '../pipelines/transform/data-tests.js';
+import { dayRanges } from '../pipelines/transform/materialize.js';
+import { loadProject } from '../pipelines/transform/project.js';
+import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
+import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+const ingestOptions = { maxErrorRate: 0.05, onChangedFile: 'replace' as const, keepText: false, userIdHmacKey: undefined };
+const MARTS = ['staging.stg_events', 'marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_team_cost', 'marts.mart_daily_usage', 'marts.mart_daily_quality'];
+
+function dayEvents(day: string, from: number, n: number, extra: Record<string, unknown> = {}): Record<string, unknown>[] {
+    return Array.from({ length: n }, (_, i) => event(from + i, {
+        request_id: `r_${from + i}`, timestamp: `${day}T${String(8 + (i % 12)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00Z`,
+        model: i % 3 ? 'gpt-4o-mini' : 'claude-haiku-4-5', provider: i % 3 ? 'openai' : 'anthropic', feature: i % 2 ? 'support-chat' : 'code-review',
+        latency_ms: 100 + i * 7, user_id: `u_${i % 13}`, session_id: `s_${i % 5}`, feedback: i % 4 === 0 ? 1 : i % 4 === 1 ? -1 : null,
+        eval_scores: i % 5 === 0 ? { relevance: 0.5 + (i % 7) / 20 } : null, status: i % 17 === 0 ? 'error' : 'ok', error_type: i % 17 === 0 ? 'timeout' : null,
+        ...extra,
+    }));
+}
+
+const failing = (run: TestRun) => run.results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => r.name);
+
+async function snapshot(t: TestDatabase): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    for (const rel of MARTS) {
+        const rows = await t.query(`select to_jsonb(m)::text as j from ${rel} as m`);
+        out[rel] = rows.map((r) => r.j).sort();
+    }
+    return out;
+}
+
+describe('models: incremental builds', () => {
+    let t: TestDatabase;
+    beforeAll(async () => {
+        t = await createTestDatabase('incremental');
+    });
+    afterAll(async () => {
+        await t.drop();
+    });
+
+    it('an incremental build after late and duplicate events equals a full rebuild, row for row', async () => {
+        const dir = tempDir('incr');
+        writeLog(dir, 'd1.jsonl', jsonl(dayEvents('2026-11-01', 0, 120)));
+        writeLog(dir, 'd2.jsonl', jsonl(dayEvents('2026-11-02', 1000, 120)));
+        writeLog(dir, 'd3.jsonl', jsonl(dayEvents('2026-11-03', 2000, 120)));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        const loaded = await loadModels();
+        const first = await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        expect(first.build.ok).toBe(true);
+        expect(failing(first.tests)).toEqual(['freshness__raw_events']); // fixture days are weeks old
+
+        // Late events for day 1, a new day 4, and duplicates of day-2 and day-3 requests (one with
+        // a different timestamp, landing on another day: it must still lose to the first copy).
+        writeLog(dir, 'late.jsonl', jsonl([
+            ...dayEvents('2026-11-01', 5000, 30),
+            ...dayEvents('2026-11-04', 6000, 50),
+            ...dayEvents('2026-11-02', 1000, 10),
+            event(1, { request_id: 'r_2005', timestamp: '2026-11-04T23:00:00Z', input_tokens: 999_999 }),
+        ]));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        const incr = await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        expect(incr.build.ok).toBe(true);
+        expect(failing(incr.tests)).toEqual(['freshness__raw_events']);
+        const fct = incr.build.results.find((r) => r.id === 'marts.fct_requests')!;
+        expect(fct.mode).toBe('incremental');
+        // Day 1 (late rows, plus its 1-day lookback... of day 2), day 2 (duplicates) and day 4 (new):
+        // day 3 got no new rows and is not rebuilt.
+        expect(fct.days).toBe('2026-11-01..2026-11-02, 2026-11-04');
+        const afterIncremental = await snapshot(t);
+
+        const full = await seedBuildTest(t.handle.pool, loaded, { fullRefresh: true, log: () => undefined });
+        expect(full.build.results.find((r) => r.id === 'marts.fct_requests')!.mode).toBe('full');
+        expect(await snapshot(t)).toEqual(afterIncremental);
+        const [c] = await t.query("select count(*)::int as n from marts.fct_requests");
+        expect(c.n).toBe(120 * 3 + 30 + 50);
+        const [dup] = await t.query("select input_tokens::int as i, usage_date::text as d from marts.fct_requests where request_id = 'r_2005'");
+        expect(dup).toEqual({ i: 2005 + 1000, d: '2026-11-03' });
+    });
+
+    it('a replaced file re-dirties every affected day and still matches a full rebuild', async () => {
+        const dir = tempDir('incr-replace');
+        const p = writeLog(dir, 'd1.jsonl', jsonl(dayEvents('2026-11-10', 10_000, 40)));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        const loaded = await loadModels();
+        await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        writeFileSync(p, jsonl(dayEvents('2026-11-11', 10_000, 25)));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        const incremental = await snapshot(t);
+        await seedBuildTest(t.handle.pool, loaded, { fullRefresh: true, log: () => undefined });
+        expect(await snapshot(t)).toEqual(incremental);
+        const [n] = await t.query("select count(*)::int as n from marts.fct_requests where usage_date in ('2026-11-10', '2026-11-11')");
+        expect(n.n).toBe(25);
+    });
+
+    it('merges dirty days and lookback into contiguous ranges', () => {
+        expect(dayRanges(['2026-11-05', '2026-11-01', '2026-11-02'], 0)).toEqual([
+            { start: '2026-11-01', end: '2026-11-03' }, { start: '2026-11-05', end: '2026-11-06' }]);
+        expect(dayRanges(['2026-11-05', '2026-11-02'], 2)).toEqual([{ start: '2026-10-31', end: '2026-11-06' }]);
+    });
+});
+
+function fixtureProject(files: Record<string, string>): string {
+    const root = join(tempDir('project'), 'models');
+    for (const [rel, text] of Object.entries(files)) {
+        mkdirSync(join(root, rel, '..'), { recursive: true });
+        writeFileSync(join(root, rel), text);
+    }
+    return root;
+}
+
+describe('models: the engine', () => {
+    let t: TestDatabase;
+    beforeAll(async () => {
+        t = await createTestDatabase('engine');
+    });
+    afterAll(async () => {
+        await t.drop();
+    });
+
+    it('infers dependencies with the Postgres parser, ignoring CTEs, comments and strings', async () => {
+        const root = fixtureProject({
+            'staging/a.sql': "-- reads staging.not_a_dependency in a comment\nselect 1 as id, 'from staging.b' as note",
+            'intermediate/b.sql': 'with staging_a as (select * from staging.a) select * from staging_a',
+            'marts/c.sql': 'select b.id from intermediate.b as b join (select id from staging.a) as x using (id)',
+        });
+        const dag = await buildDag(loadProject(root));
+        expect(dag.order.map((m) => m.id)).toEqual(['staging.a', 'intermediate.b', 'marts.c']);
+        expect(dag.upstream.get('marts.c')).toEqual(['intermediate.b', 'staging.a']);
+        expect(selectModels(dag, ['b+']).map((m) => m.id)).toEqual(['intermediate.b', 'marts.c']);
+        expect(selectModels(dag, ['+b']).map((m) => m.id)).toEqual(['staging.a', 'intermediate.b']);
+        expect(selectModels(dag, ['c']).map((m) => m.id)).toEqual(['marts.c']);
+    });
+
+    it('names the file of a cycle, an unknown reference and unparseable SQL', async () => {
+        const cycle = fixtureProject({ 'staging/a.sql': 'select * from staging.b', 'staging/b.sql': 'select * from staging.a' });
+        await expect(buildDag(loadProject(cycle))).rejects.toThrow(/models: .*staging\/(a|b)\.sql: dependency cycle staging\.(a|b) -> staging\.(a|b) -> staging\.(a|b)/);
+        const unknown = fixtureProject({ 'staging/a.sql': 'select * from staging.nope' });
+        await expect(buildDag(loadProject(unknown))).rejects.toThrow(/staging\/a\.sql: reads staging\.nope, which is no model, seed or source/);
+        const bad = fixtureProject({ 'staging/a.sql': 'select 1 as x\nfrom\nwhere' });
+        await expect(buildDag(loadProject(bad))).rejects.toThrow(/staging\/a\.sql:3: SQL does not parse: syntax error at or near "where"/);
+        const unqualified = fixtureProject({ 'staging/a.sql': 'select * from events' });
+        await expect(buildDag(loadProject(unqualified))).rejects.toThrow(/"events" is neither a CTE nor schema-qualified/);
+    });
+
+    it('a failing model keeps its previous table, names file and line, and skips its downstream', async () => {
+        const files = {
+            'staging/a.sql': 'select 1 as id union all select 2',
+            'marts/b.sql': 'select id, id * 10 as v from staging.a',
+            'marts/c.sql': 'select sum(v) as total from marts.b',
+        };
+        const root = fixtureProject(files);
+        const ok = await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));
+        expect(ok.ok).toBe(true);
+        writeFileSync(join(root, 'marts/b.sql'), 'select id,\n    id / (id - id) as v\nfrom staging.a');
+        const broken = await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));
+        expect(broken.ok).toBe(false);
+        const b = broken.results.find((r) => r.id === 'marts.b')!;
+        expect(b.status).toBe('error');
+        expect(b.error).toMatch(/^model marts\.b \(.*marts\/b\.sql\): division by zero$/);
+        expect(broken.results.find((r) => r.id === 'marts.c')).toMatchObject({ status: 'skipped', error: 'upstream marts.b failed' });
+        const [prev] = await t.query('select sum(v)::int as s from marts.b');
+        expect(prev.s).toBe(30);
+        writeFileSync(join(root, 'marts/b.sql'), 'select id,\n    no_such_column as v\nfrom staging.a');
+        const typo = await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));
+        expect(typo.results.find((r) => r.id === 'marts.b')!.error).toMatch(/marts\/b\.sql:2\): column "no_such_column" does not exist/);
+        const runs = await t.query('select status from ops.model_runs where run_id = $1 order by model', [typo.runId]);
+        expect(runs.map((r) => r.status)).toEqual(['error', 'skipped', 'success']);
+    });
+
+    it('a table is swapped in one transaction and views on it survive the swap', async () => {
+        const root = fixtureProject({
+            'staging/a.sql': 'select generate_series(1, 3) as id',
+            'marts/t.sql': 'select id from staging.a',
+        });
+        await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));
+        await t.query('create view public.analyst_view as select count(*) as n from marts.t');
+        writeFileSync(join(root, 'staging/a.sql'), 'select generate_series(1, 5) as id');
+        await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));
+        const [v] = await t.query('select n::int from public.analyst_view');
+        expect(v.n).toBe(5);
+    });
+
+    it('every data test kind fails on a fixture built to break it, with counts and samples', async () => {
+        const root = fixtureProject({
+            'staging/people.sql': "select * from (values (1, 'a', 'red', 10), (1, 'b', 'blue', 20), (null, 'c', 'pink', 99)) as v(id, name, colour, team_id)",
+            'staging/teams.sql': 'select * from (values (10), (20)) as v(team_id)',
+            'staging/_models.yml': `
+sources:
+  - name: raw.events
+    freshness: { column: event_at, warn_after_hours: 1, error_after_hours: 2 }
+models:
+  - name: people
+    columns:
+      - name: id
+        tests: [not_null, unique]
+      - name: colour
+        tests: [{ accepted_values: { values: [red, blue] } }]
+      - name: team_id
+        tests: [{ relationships: { to: staging.teams, field: team_id, severity: warn } }]
+    tests:
+      - expression: { name: no_pink, sql: "select * from staging.people where colour = 'pink'" }
+      - unique: { columns: [name] }
+`,
+        });
+        const project = loadProject(root);
+        await buildModels(t.handle.pool, project, await buildDag(project));
+        await t.query(`insert into ops.load_manifest (load_id, source_uri, content_id, size_bytes, lines_total, rows_loaded, rows_quarantined, blank_lines, duplicate_rows, unknown_version_rows)
+                       values (gen_random_uuid(), 'file:///old', 'x', 1, 1, 1, 0, 0, 0, 0)`);
+        await t.query(`insert into raw.events (file_id, line_no, schema_version, request_id, event_at, provider, model, input_tokens, output_tokens, status)
+                       select max(file_id), 1, 1, 'old', now() - interval '5 hours', 'openai', 'gpt-4o', 1, 1, 'ok' from ops.load_manifest`);
+        const run = await runDataTests(t.handle.pool, project);
+        const by = Object.fromEntries(run.results.map((r) => [r.name, r]));
+        expect(by['not_null__staging_people__id']).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by['unique__staging_people__id']).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by['unique__staging_people__id'].sample[0]).toMatchObject({ id: 1, duplicate_count: '2' });
+        expect(by['accepted_values__staging_people__colour']).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by['accepted_values__staging_people__colour'].sample[0]).toMatchObject({ value: 'pink' });
+        expect(by['relationships__staging_people__team_id']).toMatchObject({ status: 'warn', failures: 1, severity: 'warn' });
+        expect(by['no_pink']).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by['unique__staging_people__name']).toMatchObject({ status: 'pass', failures: 0 });
+        expect(by['freshness__raw_events']).toMatchObject({ status: 'fail' });
+        expect(by['freshness__raw_events'].message).toMatch(/h old; warn after 1 h, error after 2 h/);
+        expect(run.ok).toBe(false);
+        const [rec] = await t.query('select count(*)::int as n from ops.test_results where run_id = $1', [run.runId]);
+        expect(rec.n).toBe(run.results.length);
+    });
+});

@@ -1,0 +1,138 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../pipelines/ingest/ingest.js';
+import { localSource } from '../pipelines/ingest/sources/local-source.js';
+import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
+import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
+import { addPrices, copyModels } from './support/models-fixture.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+/**
+ * Hand-computed prices, one per rule. Rates are the shipped seed's real prices (USD per million
+ * tokens) unless the case adds a fixture price. Each expected cost is worked out in the comment.
+ */
+const cases: Record<string, Record<string, unknown>> = {
+    // gpt-4o: 6,000 uncached x 2.50 + 4,000 cache reads x 1.25 + 2,000 output x 10.00 = 0.015 + 0.005 + 0.02
+    openai_cached: { provider: 'openai', model: 'gpt-4o', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000 },
+    // o3 after the 2025-06-10 cut: 1,000 x 2 + 1,000 output x 8 + 4,000 reasoning x 8 = 0.002 + 0.008 + 0.032
+    reasoning_after_cut: { provider: 'openai', model: 'o3', timestamp: '2025-07-01T12:00:00Z', input_tokens: 1_000, output_tokens: 5_000, reasoning_tokens: 4_000 },
+    // o3 before the cut: 1,000 x 10 + 1,000 x 40 + 4,000 x 40 = 0.01 + 0.04 + 0.16
+    reasoning_before_cut: { provider: 'openai', model: 'o3', timestamp: '2025-05-01T12:00:00Z', input_tokens: 1_000, output_tokens: 5_000, reasoning_tokens: 4_000 },
+    // claude-sonnet-4-5: 20,000 uncached x 3 + 20,000 reads x 0.30 + 6,000 5m writes x 3.75 + 4,000 1h writes x 6 + 1,000 x 15
+    //   = 0.06 + 0.006 + 0.0225 + 0.024 + 0.015
+    anthropic_cache_writes: { provider: 'anthropic', model: 'claude-sonnet-4-5', input_tokens: 50_000, cache_read_tokens: 20_000, cache_write_tokens: 10_000, cache_write_1h_tokens: 4_000, output_tokens: 1_000 },
+    // batch: (10,000 x 3 + 1,000 x 15) x 0.5 = (0.03 + 0.015) / 2
+    anthropic_batch: { provider: 'anthropic', model: 'claude-sonnet-4-5', service_tier: 'batch', input_tokens: 10_000, output_tokens: 1_000 },
+    // 250,000 input > 200,000: the WHOLE request at long-context rates:
+    //   150,000 x 6 + 100,000 reads x 0.60 + 2,000 x 22.50 = 0.9 + 0.06 + 0.045
+    long_context: { provider: 'anthropic', model: 'claude-sonnet-4-5', input_tokens: 250_000, cache_read_tokens: 100_000, output_tokens: 2_000 },
+    // exactly at the threshold is not above it: 200,000 x 3 + 2,000 x 15 = 0.6 + 0.03
+    at_threshold: { provider: 'anthropic', model: 'claude-sonnet-4-5', input_tokens: 200_000, output_tokens: 2_000 },
+    // a fixture price changes at midnight: the last millisecond of Nov 1 uses the old price (1.00/M)...
+    before_midnight: { provider: 'openai', model: 'fixture-model', timestamp: '2026-11-01T23:59:59.999Z', input_tokens: 1_000_000, output_tokens: 0 },
+    // ...and midnight itself the new one (3.00/M)
+    at_midnight: { provider: 'openai', model: 'fixture-model', timestamp: '2026-11-02T00:00:00Z', input_tokens: 1_000_000, output_tokens: 0 },
+    // a dated alias without its own row uses the undated model: same as openai_cached
+    dated_alias: { provider: 'openai', model: 'gpt-4o-2024-11-20', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000 },
+    // no price for this model: NULL, counted as unpriced, never 0
+    unknown_model: { provider: 'mistral', model: 'mistral-large-2411', input_tokens: 1_000, output_tokens: 1_000 },
+    // gpt-4o has no flex tier: unpriced rather than silently standard
+    flex_without_rate: { provider: 'openai', model: 'gpt-4o', service_tier: 'flex', input_tokens: 1_000, output_tokens: 1_000 },
+    // an app-cache hit costs 0; its avoided cost is 1,000 x 0.15 + 1,000 x 0.60 = 0.00015 + 0.0006
+    app_cache_hit: { provider: 'openai', model: 'gpt-4o-mini', cache_hit: true, input_tokens: 1_000, output_tokens: 1_000 },
+    // a gateway's reported cost is kept beside ours: 0.04 computed (as openai_cached) vs 0.05 reported
+    gateway_reported: { provider: 'openai', model: 'gpt-4o', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000, reported_cost_usd: 0.05 },
+};
+
+const expected: Record<string, string | null> = {
+    openai_cached: '0.04',
+    reasoning_after_cut: '0.042',
+    reasoning_before_cut: '0.21',
+    anthropic_cache_writes: '0.1275',
+    anthropic_batch: '0.0225',
+    long_context: '1.005',
+    at_threshold: '0.63',
+    before_midnight: '1',
+    at_midnight: '3',
+    dated_alias: '0.04',
+    unknown_model: null,
+    flex_without_rate: null,
+    app_cache_hit: '0',
+    gateway_reported: '0.04',
+};
+
+let t: TestDatabase;
+let root: string;
+const costs = new Map<string, Record<string, any>>();
+
+beforeAll(async () => {
+    t = await createTestDatabase('pricing');
+    root = copyModels('pricing');
+    addPrices(root, [
+        'openai,fixture-model,2026-11-01T00:00:00Z,1.00,2.00,,,,,,,,,,,,,,test fixture',
+        'openai,fixture-model,2026-11-02T00:00:00Z,3.00,4.00,,,,,,,,,,,,,,test fixture (price change at midnight)',
+    ]);
+    const dir = tempDir('pricing');
+    writeLog(dir, 'cases.jsonl', jsonl(Object.entries(cases).map(([id, c], i) => event(i, { request_id: id, ...c }))));
+    await ingest(t.handle.pool, localSource(dir), { maxErrorRate: 0, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined });
+    const outcome = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
+    expect(outcome.build.ok).toBe(true);
+    for (const row of await t.query('select *, cost_usd::text as cost, cache_hit_savings_usd::text as hit_savings from marts.fct_requests')) costs.set(row.request_id, row);
+});
+afterAll(async () => {
+    await t.drop();
+});
+
+describe('pricing: hand-computed cases', () => {
+    for (const [id, want] of Object.entries(expected)) {
+        it(`${id} costs ${want ?? 'NULL (unpriced)'}`, () => {
+            const row = costs.get(id)!;
+            expect(row, id).toBeDefined();
+            expect(row.cost === null ? null : Number(row.cost).toString()).toBe(want);
+            expect(row.is_unpriced).toBe(want === null);
+        });
+    }
+
+    it('keeps the exact numeric (no float drift) and sums buckets to the total', async () => {
+        const [r] = await t.query(`select cost_usd::text as c, (uncached_input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd + reasoning_cost_usd)::text as s
+                                   from marts.fct_requests where request_id = 'anthropic_cache_writes'`);
+        expect(r.c).toMatch(/^0\.1275(0*)$/);
+        expect(r.s).toBe(r.c);
+        const [{ type }] = await t.query(`select data_type as type from information_schema.columns where table_schema = 'marts' and table_name = 'mart_daily_cost' and column_name = 'cost_usd'`);
+        expect(type).toBe('numeric');
+    });
+
+    it('splits tokens into buckets that sum to the raw totals', async () => {
+        const [b] = await t.query(`select * from marts.fct_requests where request_id = 'anthropic_cache_writes'`);
+        expect([b.uncached_input_tokens, b.cache_read_tokens, b.cache_write_5m_tokens, b.cache_write_1h_tokens, b.output_excl_reasoning_tokens, b.reasoning_tokens])
+            .toEqual(['20000', '20000', '6000', '4000', '1000', '0']);
+        const [r] = await t.query(`select * from marts.fct_requests where request_id = 'reasoning_after_cut'`);
+        expect([r.output_excl_reasoning_tokens, r.reasoning_tokens]).toEqual(['1000', '4000']);
+        const [sums] = await t.query(`
+            select (select sum(input_tokens + output_tokens) from raw.events)::text as raw,
+                   (select sum(uncached_input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_excl_reasoning_tokens + reasoning_tokens) from marts.fct_requests)::text as buckets`);
+        expect(sums.buckets).toBe(sums.raw);
+    });
+
+    it('reports cache-hit savings, gateway differences and the unpriced count in the daily mart', async () => {
+        expect(Number(costs.get('app_cache_hit')!.hit_savings)).toBe(0.00075);
+        expect(costs.get('long_context')!.is_long_context).toBe(true);
+        expect(costs.get('at_threshold')!.is_long_context).toBe(false);
+        const [d] = await t.query(`select sum(unpriced_requests)::int as unpriced, sum(reported_cost_diff_usd)::text as diff, sum(cost_usd)::text as total from marts.mart_daily_cost`);
+        expect(d.unpriced).toBe(2);
+        expect(Number(d.diff)).toBe(-0.01);
+        const sumOfCases = Object.values(expected).reduce((a, v) => a + Number(v ?? 0), 0);
+        expect(Number(d.total)).toBeCloseTo(sumOfCases, 10);
+    });
+
+    it('re-prices history when a price is fixed and the models rebuilt', async () => {
+        const file = join(root, 'seeds', 'model_prices.csv');
+        writeFileSync(file, readFileSync(file, 'utf8').replace('openai,gpt-4o,2024-08-06T00:00:00Z,2.50,10.00', 'openai,gpt-4o,2024-08-06T00:00:00Z,5.00,10.00'));
+        const outcome = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
+        expect(outcome.build.results.find((r) => r.id === 'marts.fct_requests')!.mode).toBe('full');
+        const [r] = await t.query(`select cost_usd::text as c from marts.fct_requests where request_id = 'openai_cached'`);
+        // 6,000 x 5.00 + 4,000 x 1.25 + 2,000 x 10 = 0.03 + 0.005 + 0.02
+        expect(Number(r.c)).toBe(0.055);
+    });
+});

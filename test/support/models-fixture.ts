@@ -1,0 +1,16 @@
+import { appendFileSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectDir } from './run-cli.js';
+import { tempDir } from './event-fixtures.js';
+
+/** A private copy of models/ that a test may change (prices, broken SQL) without touching the repo. */
+export function copyModels(label: string): string {
+    const root = join(tempDir(label), 'models');
+    cpSync(join(projectDir, 'models'), root, { recursive: true });
+    return root;
+}
+
+/** Appends rows to the copy's curated price seed. */
+export function addPrices(root: string, rows: readonly string[]): void {
+    appendFileSync(join(root, 'seeds', 'model_prices.csv'), rows.map((r) => r + '\n').join(''));
+}
