@@ -5,6 +5,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerTransform } from './commands/transform.js';
+import { registerPrices } from './commands/prices.js';
 import { UserError } from '../util/errors.js';
 
 const program = new Command('tokenmart')
@@ -17,6 +18,7 @@ registerDb(program);
 registerMigrate(program);
 registerIngest(program);
 registerTransform(program);
+registerPrices(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.
