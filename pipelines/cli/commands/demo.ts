@@ -7,6 +7,7 @@ import { generateDemoLogs, isoDate } from '../../demo/generate-demo-logs.js';
 import { UserError } from '../../util/errors.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
 import { runIngest } from './ingest.js';
+import { loadModels, seedBuildTest } from '../../transform/transform.js';
 
 interface DemoFlags {
     readonly endDate?: string;
@@ -51,6 +52,14 @@ export function registerDemo(program: Command): void {
                     log(`demo: previous demo data set (${previous}) replaced: ${rowCount} raw rows removed`);
                 }
                 await runIngest(handle, config, logsDir);
+                const outcome = await seedBuildTest(handle.pool, await loadModels(), { log });
+                const top = await handle.pool.query(
+                    `select usage_date::text as day, team, feature, tenant, model, requests, round(cost_usd, 2)::text as cost_usd
+                     from marts.mart_daily_cost where usage_date = (select max(usage_date) from marts.mart_daily_cost)
+                     order by cost_usd desc limit 8`);
+                log('demo: top lines of marts.mart_daily_cost (latest day, by spend):');
+                console.table(top.rows);
+                if (!outcome.build.ok || !outcome.tests.ok) throw new UserError('demo: the build or its data tests failed (see above)');
             });
         });
 }

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { buildModels } from '../../transform/build.js';
 import { selectModels } from '../../transform/dag.js';
 import { runDataTests } from '../../transform/data-tests.js';
+import { writeDocs } from '../../transform/docs.js';
+import { join } from 'node:path';
 import { loadModels, seedAll } from '../../transform/transform.js';
 import { UserError } from '../../util/errors.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
@@ -46,5 +48,15 @@ export function registerTransform(program: Command): void {
             const count = (s: string) => run.results.filter((r) => r.status === s).length;
             log(`test: ${count('pass')} passed, ${count('warn')} warned, ${count('fail')} failed, ${count('error')} errored (run ${run.runId})`);
             if (!run.ok) throw new UserError('test: error-level data tests failed (see above); reports are blocked until they pass');
+        });
+
+    program.command('docs')
+        .description('write a browsable description of every model and column, with lineage (HTML + manifest.json)')
+        .option('--out <dir>', 'output folder (default: <outputDir>/docs)')
+        .action(async (flags: { out?: string }) => {
+            const config = configFrom(program.opts());
+            const loaded = await loadModels();
+            const out = await usingDatabase(config, (h) => writeDocs(h.pool, loaded, flags.out ?? join(config.outputDir, 'docs')));
+            log(`docs: ${out.relations} relations described in ${out.html} (and ${out.manifest})`);
         });
 }
