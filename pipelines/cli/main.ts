@@ -6,6 +6,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerTransform } from './commands/transform.js';
 import { registerPrices } from './commands/prices.js';
+import { registerReport } from './commands/report.js';
 import { UserError } from '../util/errors.js';
 
 const program = new Command('tokenmart')
@@ -19,6 +20,7 @@ registerMigrate(program);
 registerIngest(program);
 registerTransform(program);
 registerPrices(program);
+registerReport(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.

@@ -36,8 +36,8 @@ export const FEATURES: readonly FeatureSpec[] = [
         ],
     },
     {
-        feature: 'ticket-triage', team: 'support', dailyRequests: 260, inputMedian: 900, outputMedian: 60,
-        models: [{ provider: 'openai', model: 'gpt-4.1-mini', weight: 1, openaiCache: true }],
+        feature: 'ticket-triage', team: 'support', dailyRequests: 260, inputMedian: 2500, outputMedian: 60,
+        models: [{ provider: 'openai', model: 'gpt-4.1', weight: 1, openaiCache: true }],
     },
     {
         feature: 'semantic-search', team: 'search', dailyRequests: 420, inputMedian: 40, outputMedian: 0, operation: 'embeddings', appCacheRate: 0.2,

@@ -99,7 +99,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
         const lines: string[] = [];
         for (const spec of FEATURES) {
             const spike = spec.feature === 'ticket-triage' && spikeDays.has(day);
-            const n = Math.round(spec.dailyRequests * options.scale * WEEKDAY_FACTOR[weekday] * (0.9 + rng.next() * 0.2) * (spike ? 9 : 1));
+            const n = Math.round(spec.dailyRequests * options.scale * WEEKDAY_FACTOR[weekday] * (0.9 + rng.next() * 0.2) * (spike ? 14 : 1));
             for (let i = 0; i < n; i++) {
                 const choice = rng.weighted(spec.models.map((m) => [m, m.weight] as const));
                 const longContext = Boolean(spec.longContextRate && choice.provider === 'anthropic' && rng.chance(spec.longContextRate));
@@ -109,7 +109,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                 const errorType = isError ? (spike ? 'rate_limit' : rng.weighted(ERROR_TYPES)) : null;
                 const promptVersion = spec.feature === 'support-chat' ? (dayMs >= abStartMs && rng.chance(0.5) ? 'v8' : 'v7') : `${spec.feature}-v3`;
                 const better = promptVersion === 'v8' ? 0.08 : 0;
-                const latency = appCacheHit ? rng.logNormal(12, 0.4) : errorType === 'timeout' ? 30_000 + rng.int(0, 500) : rng.logNormal(400 + t.output * 18, 0.45);
+                const latency = appCacheHit ? rng.logNormal(12, 0.4) : errorType === 'timeout' ? 30_000 + rng.int(0, 500) : rng.logNormal(350 + t.output * 6, 0.45);
                 const requestId = `req_${day.replaceAll('-', '')}_${(seq++).toString(36).padStart(7, '0')}`;
                 const userNo = rng.int(1, 900);
                 const ev: Record<string, unknown> = {

@@ -1,0 +1,27 @@
+import { Kysely } from 'kysely';
+import type { Command } from 'commander';
+import type { ReportDatabase } from '../../../reports/mart-tables.js';
+import { lastCompleteWeek, parseIsoWeek } from '../../../reports/period.js';
+import { usingBrowser } from '../../../reports/render/browser.js';
+import { writeWeeklyReport } from '../../../reports/weekly/weekly-report.js';
+import { configFrom, log, usingDatabase } from '../using-database.js';
+
+export function registerReport(program: Command): void {
+    const report = program.command('report').description('render reports from the marts');
+    report.command('weekly')
+        .description('weekly finance report: self-contained HTML and an A4 PDF')
+        .option('--week <YYYY-Www>', 'ISO week (default: the last complete week)')
+        .option('--out <dir>', 'output folder (default: config outputDir)')
+        .option('--no-pdf', 'write the HTML only (no browser needed)')
+        .action(async (flags: { week?: string; out?: string; pdf: boolean }) => {
+            const config = configFrom(program.opts());
+            const week = flags.week ? parseIsoWeek(flags.week) : lastCompleteWeek();
+            const out = flags.out ?? config.outputDir;
+            const result = await usingDatabase(config, (h) => {
+                const db = h.db as unknown as Kysely<ReportDatabase>;
+                return flags.pdf ? usingBrowser((browser) => writeWeeklyReport(db, week, out, browser)) : writeWeeklyReport(db, week, out, undefined);
+            });
+            log(`report: week ${week.label}: spend ${result.figures.spend}, ${result.figures.requests} requests, ${result.figures.unpricedRequests} unpriced (${result.seconds.toFixed(1)} s)`);
+            process.stdout.write(`${result.htmlPath}\n${result.pdfPath ? result.pdfPath + '\n' : ''}`);
+        });
+}

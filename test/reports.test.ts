@@ -1,0 +1,126 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { compile } from 'vega-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allocateCents, formatCents, formatUsd } from '../reports/format.js';
+import type { ReportDatabase } from '../reports/mart-tables.js';
+import { isoWeekOf, parseIsoWeek } from '../reports/period.js';
+import { chromiumPath, usingBrowser } from '../reports/render/browser.js';
+import { renderSvg, svgToPng } from '../reports/render/chart.js';
+import { dailySpendSpec, spendTrendSpec, tokenMixSpec } from '../reports/weekly/weekly-charts.js';
+import { loadWeeklyData } from '../reports/weekly/weekly-data.js';
+import { writeWeeklyReport, type WeeklyReport } from '../reports/weekly/weekly-report.js';
+import { tempDir } from './support/event-fixtures.js';
+import { buildDemoMarts } from './support/demo-marts.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+let t: TestDatabase;
+let db: Kysely<ReportDatabase>;
+let report: WeeklyReport;
+let empty: WeeklyReport;
+const out = tempDir('reports');
+
+beforeAll(async () => {
+    t = await createTestDatabase('reports');
+    db = t.handle.db as unknown as Kysely<ReportDatabase>;
+    await buildDemoMarts(t);
+    await usingBrowser(async (browser) => {
+        report = await writeWeeklyReport(db, parseIsoWeek('2026-W47'), out, browser);
+        empty = await writeWeeklyReport(db, parseIsoWeek('2025-W10'), out, browser);
+    });
+}, 180_000);
+afterAll(async () => {
+    await t.drop();
+});
+
+const pdfText = (path: string) => execFileSync('pdftotext', ['-layout', path, '-'], { encoding: 'utf8' });
+
+describe('weekly report: the PDF a finance reader gets', () => {
+    it('has non-blank A4 pages', () => {
+        const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [report.pdfPath!], { encoding: 'utf8' }))![1]);
+        expect(pages).toBeGreaterThanOrEqual(2);
+        const prefix = join(out, 'page');
+        execFileSync('pdftoppm', ['-r', '40', '-png', report.pdfPath!, prefix]);
+        for (let p = 1; p <= pages; p++) {
+            const png = `${prefix}-${p}.png`;
+            expect(statSync(png).size).toBeGreaterThan(5_000); // a blank page compresses to far less
+            // Count non-white pixels via ImageMagick-free route: pdftotext says every page has text.
+            expect(execFileSync('pdftotext', ['-f', String(p), '-l', String(p), report.pdfPath!, '-'], { encoding: 'utf8' }).trim().length).toBeGreaterThan(100);
+        }
+    });
+
+    it('prints the KPI figures that SQL computes from the marts', async () => {
+        const text = pdfText(report.pdfPath!);
+        const [k] = await t.query(`select round(sum(cost_usd), 2)::text as spend, sum(requests)::text as requests, sum(unpriced_requests)::text as unpriced
+                                   from marts.mart_daily_cost where usage_date between '2026-11-16' and '2026-11-22'`);
+        const [p] = await t.query(`select round(sum(cost_usd), 2)::text as spend from marts.mart_daily_cost where usage_date between '2026-11-09' and '2026-11-15'`);
+        const [m] = await t.query(`select sum(cost_usd)::text as mtd from marts.mart_daily_cost where usage_date between '2026-11-01' and '2026-11-22'`);
+        expect(text).toContain(formatCents(BigInt(k.spend.replace('.', ''))));
+        expect(text).toContain(`previous week ${formatCents(BigInt(p.spend.replace('.', '')))}`);
+        expect(text).toContain(formatUsd(m.mtd));
+        expect(text).toContain(Number(k.requests).toLocaleString('en-US'));
+        expect(Number(k.unpriced)).toBeGreaterThan(0); // the demo has an unpriced model: it must show
+        expect(text).toMatch(new RegExp(`UNPRICED REQUESTS\\s[\\s\\S]*?${Number(k.unpriced).toLocaleString('en-US')}`));
+        expect(text).toContain('mistral/mistral-large-2411');
+        expect(text).toMatch(/data as of 2026-11-2\d \d\d:\d\d UTC/);
+        expect(text).toMatch(/Page 1 of \d/);
+    });
+
+    it('every table total shown equals the sum of its rows as shown, and the SQL total', async () => {
+        const text = pdfText(report.pdfPath!);
+        const cents = (s: string) => BigInt(s.replace(/[$,.]/g, ''));
+        const teamSection = text.slice(text.indexOf('Spend by team and cost center'), text.indexOf('Spend by feature'));
+        const rows = [...teamSection.matchAll(/^\s*(\w+)\s+CC-\d+\s+(\$[\d,]+\.\d\d)/gm)].map((x) => cents(x[2]));
+        const total = cents(/Total\s+(\$[\d,]+\.\d\d)/.exec(teamSection)![1]);
+        expect(rows.length).toBe(report.figures.teamRows.length);
+        expect(rows.reduce((a, b) => a + b, 0n)).toBe(total);
+        const [sql] = await t.query(`select round(sum(cost_usd), 2)::text as s from marts.mart_daily_team_cost where usage_date between '2026-11-16' and '2026-11-22'`);
+        expect(total).toBe(cents(sql.s));
+        expect(report.figures.teamTotal).toBe(report.figures.spend);
+    });
+
+    it('says so when a week has no data, instead of a blank report', () => {
+        const text = pdfText(empty.pdfPath!);
+        expect(text).toContain('No usage data for week 2025-W10');
+        expect(text).toContain('No spend in the last 12 weeks');
+        expect(text).toMatch(/0 of 7 days have data/);
+        expect(readFileSync(empty.htmlPath, 'utf8')).not.toContain('<svg');
+    });
+
+    it('writes self-contained HTML (inline SVG, no external URL)', () => {
+        const html = readFileSync(report.htmlPath, 'utf8');
+        expect(html).toContain('<svg');
+        expect(html).not.toMatch(/(src|href)="https?:/);
+    });
+});
+
+describe('charts and figures', () => {
+    it('chart specs compile and render to SVG with their axis titles; PNG for Slack has pixels', async () => {
+        const data = await loadWeeklyData(db, parseIsoWeek('2026-W47'));
+        for (const spec of [spendTrendSpec(data), tokenMixSpec(data), dailySpendSpec(data.trend.slice(0, 14).map((r) => ({ day: r.day, costUsd: r.costUsd })), 'Daily spend')]) {
+            expect(() => compile(spec)).not.toThrow();
+            const svg = await renderSvg(spec);
+            expect(svg.length).toBeGreaterThan(2_000);
+            expect(svg).toMatch(/<text[^>]*>(Spend \(USD\)|Share of tokens)<\/text>/);
+        }
+        const png = svgToPng(await renderSvg(spendTrendSpec(data)));
+        expect(png.subarray(1, 4).toString()).toBe('PNG');
+        expect(png.length).toBeGreaterThan(10_000);
+    });
+
+    it('rounds parts so they add up to the rounded total (largest remainder)', () => {
+        const { parts, total } = allocateCents(['0.335', '0.335', '0.33']);
+        expect(total).toBe(100n);
+        expect(parts.reduce((a, b) => a + b, 0n)).toBe(100n);
+        expect(formatUsd('0.0042')).toBe('$0.0042');
+        expect(formatUsd('1234.005')).toBe('$1,234.01');
+        expect(isoWeekOf('2026-11-22')).toEqual({ label: '2026-W47', start: '2026-11-16', end: '2026-11-22' });
+        expect(isoWeekOf('2027-01-01').label).toBe('2026-W53');
+    });
+
+    it('a missing Chromium is one line with the fix', () => {
+        expect(() => chromiumPath({ PUPPETEER_EXECUTABLE_PATH: '/nope/chrome' })).toThrow(/^report: Chromium not found .*run `npm run setup`/);
+    });
+});
