@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as rawAndOps from './2026-11-24T0900_raw_and_ops.js';
 import * as transformState from './2026-11-24T1000_transform_state.js';
+import * as runsAndDeliveries from './2026-11-24T1100_runs_and_deliveries.js';
 
 /**
  * Every migration, by its dated name. Imported statically (not read from a folder) so the same
@@ -9,4 +10,5 @@ import * as transformState from './2026-11-24T1000_transform_state.js';
 export const migrations: Readonly<Record<string, Migration>> = {
     '2026-11-24T0900_raw_and_ops': rawAndOps,
     '2026-11-24T1000_transform_state': transformState,
+    '2026-11-24T1100_runs_and_deliveries': runsAndDeliveries,
 };

@@ -7,6 +7,7 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerTransform } from './commands/transform.js';
 import { registerPrices } from './commands/prices.js';
 import { registerReport } from './commands/report.js';
+import { registerDigest } from './commands/digest.js';
 import { UserError } from '../util/errors.js';
 
 const program = new Command('tokenmart')
@@ -21,6 +22,7 @@ registerIngest(program);
 registerTransform(program);
 registerPrices(program);
 registerReport(program);
+registerDigest(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.
