@@ -8,6 +8,7 @@ import { registerTransform } from './commands/transform.js';
 import { registerPrices } from './commands/prices.js';
 import { registerReport } from './commands/report.js';
 import { registerDigest } from './commands/digest.js';
+import { registerRun } from './commands/run.js';
 import { UserError } from '../util/errors.js';
 
 const program = new Command('tokenmart')
@@ -23,6 +24,7 @@ registerTransform(program);
 registerPrices(program);
 registerReport(program);
 registerDigest(program);
+registerRun(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.

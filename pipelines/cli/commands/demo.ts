@@ -6,8 +6,14 @@ import { embeddedOptions } from '../../db/embedded-server.js';
 import { generateDemoLogs, isoDate } from '../../demo/generate-demo-logs.js';
 import { UserError } from '../../util/errors.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
-import { runIngest } from './ingest.js';
-import { loadModels, seedBuildTest } from '../../transform/transform.js';
+import type { Kysely } from 'kysely';
+import type { Config } from '../../config/config.js';
+import { redactUrl } from '../../db/connect.js';
+import { embeddedUrl } from '../../db/embedded-server.js';
+import { runPipeline } from '../../run/run-pipeline.js';
+import { dailyPeriod } from '../../../reports/digest/digest-data.js';
+import { sendDigests } from '../../../reports/digest/send-digests.js';
+import type { ReportDatabase } from '../../../reports/mart-tables.js';
 
 interface DemoFlags {
     readonly endDate?: string;
@@ -51,15 +57,28 @@ export function registerDemo(program: Command): void {
                          delete from raw.events where file_id in (select file_id from old)`, [prefix]);
                     log(`demo: previous demo data set (${previous}) replaced: ${rowCount} raw rows removed`);
                 }
-                await runIngest(handle, config, logsDir);
-                const outcome = await seedBuildTest(handle.pool, await loadModels(), { log });
+                // The demo never posts to Slack, whatever the environment holds: payloads go to files.
+                // Regenerated demo files replace their earlier versions instead of failing as "changed".
+                const demoConfig: Config = { ...config, slack: { ...config.slack, token: undefined }, ingest: { ...config.ingest, onChangedFile: 'replace' } };
+                const outcome = await runPipeline(handle, demoConfig, { kind: 'weekly', source: logsDir, log });
+                if (outcome.status === 'skipped' || outcome.status === 'failed') throw new UserError(`demo: ${outcome.message}`);
+                const db = handle.db as unknown as Kysely<ReportDatabase>;
+                const daily = await sendDigests(handle.pool, db, {
+                    period: dailyPeriod(endDate), targets: [{ channel: config.slack.channel }], client: undefined, outDir: config.outputDir, log,
+                });
                 const top = await handle.pool.query(
                     `select usage_date::text as day, team, feature, tenant, model, requests, round(cost_usd, 2)::text as cost_usd
                      from marts.mart_daily_cost where usage_date = (select max(usage_date) from marts.mart_daily_cost)
                      order by cost_usd desc limit 8`);
                 log('demo: top lines of marts.mart_daily_cost (latest day, by spend):');
                 console.table(top.rows);
-                if (!outcome.build.ok || !outcome.tests.ok) throw new UserError('demo: the build or its data tests failed (see above)');
+                const artifacts = [...outcome.artifacts, ...daily.map((d) => (d.outcome as { payloadPath: string }).payloadPath)];
+                log('');
+                log('demo: done. Results:');
+                for (const a of artifacts) log(`  ${a}`);
+                log(`  marts: ${['fct_requests', 'mart_daily_cost', 'mart_daily_team_cost', 'mart_daily_usage', 'mart_daily_quality'].map((m) => 'marts.' + m).join(', ')}`);
+                log(`  query them: psql ${handle.embedded ? embeddedUrl(embeddedOptions()) : redactUrl(handle.url)}   (docs: npx tokenmart docs)`);
+                if (outcome.status !== 'success') throw new UserError(`demo: ${outcome.message}`);
             });
         });
 }
