@@ -29,3 +29,18 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     return startCli(args, env).done;
 }
+
+/** Resolves once the child's stderr matches (startup under load can take seconds). */
+export function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+        let seen = '';
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr within ${timeoutMs} ms: ${seen}`)), timeoutMs);
+        child.stderr!.on('data', (c) => {
+            seen += c;
+            if (pattern.test(seen)) {
+                clearTimeout(timer);
+                resolve();
+            }
+        });
+    });
+}

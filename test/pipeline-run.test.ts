@@ -1,0 +1,187 @@
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../pipelines/config/config.js';
+import { generateDemoLogs } from '../pipelines/demo/generate-demo-logs.js';
+import { startScheduler } from '../pipelines/run/scheduler.js';
+import { tempDir } from './support/event-fixtures.js';
+import { copyModels } from './support/models-fixture.js';
+import { projectDir, runCli, startCli, waitForStderr } from './support/run-cli.js';
+import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+
+const require = createRequire(import.meta.url);
+
+/** A demo data set (small) in a directory of its own, and the env for a run on database `t`. */
+function fixture(t: TestDatabase, label: string) {
+    const dir = join(tempDir(label), 'logs');
+    generateDemoLogs({ outDir: dir, endDate: '2026-11-22', days: 16, seed: 3, scale: 0.1 });
+    const out = tempDir(`${label}-out`);
+    const env = { DATABASE_URL: t.url, TOKENMART_SOURCE: dir, TOKENMART_OUTPUT_DIR: out, SLACK_BOT_TOKEN: '' };
+    return { dir, out, env };
+}
+
+async function martFingerprint(t: TestDatabase): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const rel of ['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_usage', 'marts.mart_daily_quality']) {
+        const [r] = await t.query(`select count(*)::text as n, md5(string_agg(to_jsonb(m)::text, '|' order by to_jsonb(m)::text)) as h from ${rel} as m`);
+        out[rel] = `${r.n}:${r.h}`;
+    }
+    return out;
+}
+
+describe('tokenmart run', () => {
+    let a: TestDatabase;
+    let b: TestDatabase;
+    beforeAll(async () => {
+        a = await createTestDatabase('run_a');
+        b = await createTestDatabase('run_b');
+    });
+    afterAll(async () => {
+        await a.drop();
+        await b.drop();
+    });
+
+    it('two concurrent runs: one works, the other exits 0 saying another run is in progress; results exactly once', async () => {
+        const { env, out } = fixture(a, 'concurrent');
+        const first = startCli(['run', '--weekly'], env);
+        // Start the second once the first holds the lock (its run row exists).
+        for (let i = 0; i < 200; i++) {
+            if ((await a.query("select 1 from ops.runs where status = 'running'").catch(() => [])).length) break;
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        const second = await runCli(['run', '--weekly'], env);
+        const firstResult = await first.done;
+        expect(firstResult.code).toBe(0);
+        expect(second.code).toBe(0);
+        expect(second.stderr).toMatch(/another run is in progress \(run id [0-9a-f-]{36}, since 20\d\d-/);
+        const runs = await a.query('select status from ops.runs');
+        expect(runs.map((r) => r.status)).toEqual(['success']);
+        const [dupes] = await a.query('select count(*) - count(distinct request_id) as d from marts.fct_requests');
+        expect(Number(dupes.d)).toBe(0);
+        expect(readdirSync(join(out, 'digests')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+        expect(readdirSync(out).filter((f) => f.endsWith('.pdf'))).toEqual(['weekly-2026-W47.pdf']);
+        const stages = await a.query('select stage, status from ops.run_stages order by finished_at');
+        expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'build:success', 'test:success', 'report:success', 'notify:success']);
+    }, 180_000);
+
+    it('a run killed mid-way (SIGKILL) and rerun gives the same marts and deliveries as one clean run', async () => {
+        const clean = await martFingerprint(a); // database a had one clean run of the same kind of data
+        const { env, out } = fixture(b, 'killed');
+        const { child, done } = startCli(['run', '--weekly'], env);
+        for (let i = 0; i < 400; i++) {
+            const s = await b.query("select 1 from ops.run_stages where stage = 'ingest'").catch(() => []);
+            if (s.length) break;
+            await new Promise((r) => setTimeout(r, 25));
+        }
+        child.kill('SIGKILL');
+        expect((await done).signal).toBe('SIGKILL');
+        const rerun = await runCli(['run', '--weekly'], env);
+        expect(rerun.code).toBe(0);
+        expect(await martFingerprint(b)).toEqual(clean);
+        const runs = await b.query('select status from ops.runs order by started_at');
+        expect(runs.map((r) => r.status)).toEqual(['abandoned', 'success']);
+        expect(readdirSync(join(out, 'digests')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    }, 180_000);
+
+    it('an error-level data test failure sends no report and one failure notice', async () => {
+        const t = await createTestDatabase('run_blocked');
+        try {
+            const { env, out } = fixture(t, 'blocked');
+            const models = copyModels('blocked');
+            // A data test that fails: a team with no cost center would break finance's allocation.
+            const yml = join(models, 'marts', '_marts.yml');
+            writeFileSync(yml, readFileSync(yml, 'utf8').replace('  - name: mart_daily_team_cost\n', "  - name: mart_daily_team_cost\n    columns:\n      - name: team\n        tests: [{ accepted_values: { values: [support, search, growth] } }]\n"));
+            const r = await runCli(['run', '--weekly'], { ...env, TOKENMART_MODELS_DIR: models });
+            expect(r.code).toBe(1);
+            expect(r.stderr).toMatch(/blocked: data tests failed \(accepted_values__marts_mart_daily_team_cost__team\)/);
+            expect(readdirSync(out).filter((f) => f.endsWith('.pdf') || f.endsWith('.html'))).toEqual([]);
+            expect(() => readdirSync(join(out, 'digests'))).toThrow();
+            const alerts = readdirSync(join(out, 'alerts'));
+            expect(alerts).toHaveLength(1);
+            expect(JSON.parse(readFileSync(join(out, 'alerts', alerts[0]), 'utf8'))).toMatchObject({ channel: '#data-alerts', text: expect.stringMatching(/data tests failed/) });
+            const stages = await t.query('select stage, status from ops.run_stages order by finished_at');
+            expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'build:success', 'test:blocked', 'report:blocked', 'notify:blocked']);
+        } finally {
+            await t.drop();
+        }
+    }, 180_000);
+});
+
+describe('tokenmart schedule', () => {
+    it('fires at a near-future cron time and never overlaps', async () => {
+        let active = 0;
+        let maxActive = 0;
+        let runs = 0;
+        const lines: string[] = [];
+        const scheduler = startScheduler([{
+            name: 'every-second', expression: '* * * * * *', run: async () => {
+                active++;
+                maxActive = Math.max(maxActive, active);
+                runs++;
+                await new Promise((r) => setTimeout(r, 1500)); // longer than the interval
+                active--;
+                return 'ok';
+            },
+        }], 'UTC', (l) => lines.push(l));
+        await new Promise((r) => setTimeout(r, 4200));
+        await scheduler.stop();
+        expect(runs).toBeGreaterThanOrEqual(2);
+        expect(maxActive).toBe(1);
+        expect(lines.filter((l) => /^schedule: every-second at .*: ok \(1\.\d s\)$/.test(l)).length).toBe(runs);
+    });
+
+    it('rejects an invalid cron expression naming the key', () => {
+        expect(() => startScheduler([{ name: 'daily', expression: 'every morning', run: async () => 'x' }], 'UTC', () => undefined)).toThrow(/schedules\.daily/);
+    });
+
+    it('stops on SIGTERM with one line', async () => {
+        const { child, done } = startCli(['schedule'], { DATABASE_URL: 'postgres://unused@127.0.0.1:9/none' });
+        await waitForStderr(child, /SIGTERM or Ctrl-C to stop/);
+        child.kill('SIGTERM');
+        const r = await done;
+        expect(r.code).toBe(0);
+        expect(r.stderr).toMatch(/schedule: daily "0 6 \* \* \*", weekly "0 7 \* \* 1" \(UTC\)/);
+        expect(r.stderr).toMatch(/schedule: SIGTERM: stopping\n[\s\S]*schedule: stopped/);
+    });
+});
+
+describe('configuration and workflows', () => {
+    it('a bad config key is one message naming the key and the fix', () => {
+        const dir = tempDir('config');
+        writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ ingest: { maxErrorRate: 7 } }));
+        expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/key "ingest.maxErrorRate" must be a number from 0 to 1/);
+        writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ sorce: 's3://x' }));
+        expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/key "sorce" is not a known key/);
+        writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ source: 's3://logs/usage/', slack: { channel: '#finops' } }));
+        expect(() => loadConfig({ cwd: dir, env: { TOKENMART_TIMEZONE: 'Mars/Base' } })).toThrow(/timezone.*not an IANA time zone/);
+        const c = loadConfig({ cwd: dir, env: { SLACK_BOT_TOKEN: 'xoxb-1', DATABASE_URL: 'postgres://x' } });
+        expect(c).toMatchObject({ source: 's3://logs/usage/', slack: { channel: '#finops', token: 'xoxb-1' }, databaseUrl: 'postgres://x', schedules: { daily: '0 6 * * *', weekly: '0 7 * * 1' } });
+    });
+
+    it('the workflow files validate against the GitHub workflow schema and run commands that exist', () => {
+        const { validateWorkflow } = require('@action-validator/core') as { validateWorkflow: (src: string) => { errors: unknown[] } };
+        const scripts = JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')).scripts as Record<string, string>;
+        const dir = join(projectDir, '.github', 'workflows');
+        const files = readdirSync(dir);
+        expect(files.sort()).toEqual(['ci.yml', 'pipeline.yml']);
+        const readme = readFileSync(join(projectDir, 'README.md'), 'utf8');
+        for (const f of files) {
+            const src = readFileSync(join(dir, f), 'utf8');
+            expect(validateWorkflow(src).errors, f).toEqual([]);
+            const doc = parseYaml(src) as { jobs: Record<string, { steps: { run?: string }[] }> };
+            for (const step of Object.values(doc.jobs).flatMap((j) => j.steps)) {
+                for (const m of (step.run ?? '').matchAll(/npm (?:run )?([\w:-]+)/g)) {
+                    const script = m[1] === 'test' ? 'test' : m[1];
+                    expect(scripts[script], `${f}: npm ${m[0]}`).toBeDefined();
+                }
+            }
+        }
+        const ci = readFileSync(join(dir, 'ci.yml'), 'utf8');
+        expect(ci).toContain('run: npm run setup');
+        expect(ci).toContain('run: npm test');
+        expect(readme).toContain('npm run setup && npm test');
+        expect(readFileSync(join(projectDir, '.ci', 'run'), 'utf8')).toMatch(/npm run setup\nnpm test/);
+    });
+});
