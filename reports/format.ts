@@ -68,6 +68,14 @@ export function formatUsd(decimal: string | null | undefined): string {
     return formatCents(roundHalfUpCents(units));
 }
 
+/** Money in a table of cents: amounts under half a cent read "<$0.01", not $0.00. */
+export function formatUsdCents(decimal: string | null | undefined): string {
+    if (decimal === null || decimal === undefined) return '—';
+    const units = toUnits(decimal);
+    if (units > 0n && units < CENT / 2n) return '<$0.01';
+    return formatCents(roundHalfUpCents(units));
+}
+
 export function formatSignedUsd(decimal: string): string {
     const s = formatUsd(decimal);
     return toUnits(decimal) > 0n ? `+${s}` : s;

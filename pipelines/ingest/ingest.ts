@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { OnChangedFile } from '../config/config.js';
-import { emptyResult, loadFile, type FileResult } from './load-file.js';
+import { emptyResult, loadFile, type FileResult, type LoadCounts } from './load-file.js';
 import { PiiScrubber, type RedactionKind } from './scrub-pii.js';
 import type { Source, SourceFile } from './sources/source.js';
 import { newReadStats, readLineBatches } from './read-lines.js';
@@ -20,20 +20,12 @@ export interface IngestProgress {
     fileDone(result: FileResult): void;
 }
 
-export interface IngestSummary {
+export interface IngestSummary extends LoadCounts {
     readonly loadId: string;
     readonly files: readonly FileResult[];
     readonly filesLoaded: number;
     readonly filesSkipped: number;
     readonly filesFailed: number;
-    readonly linesTotal: number;
-    readonly rowsLoaded: number;
-    readonly rowsQuarantined: number;
-    readonly blankLines: number;
-    readonly duplicateRows: number;
-    readonly unknownVersionRows: number;
-    readonly bytes: number;
-    readonly redactions: Readonly<Record<RedactionKind, number>>;
     readonly seconds: number;
 }
 

@@ -9,12 +9,8 @@ import type { SourceFile } from './sources/source.js';
 
 export type FileStatus = 'loaded' | 'skipped' | 'failed';
 
-export interface FileResult {
-    readonly uri: string;
-    readonly status: FileStatus;
-    /** Why it was skipped or failed: one line with the fix. */
-    readonly reason?: string;
-    readonly fileId?: string;
+/** The counts a load reports, for one file or summed over a run. */
+export interface LoadCounts {
     readonly linesTotal: number;
     readonly rowsLoaded: number;
     readonly rowsQuarantined: number;
@@ -23,6 +19,14 @@ export interface FileResult {
     readonly unknownVersionRows: number;
     readonly bytes: number;
     readonly redactions: Readonly<Record<RedactionKind, number>>;
+}
+
+export interface FileResult extends LoadCounts {
+    readonly uri: string;
+    readonly status: FileStatus;
+    /** Why it was skipped or failed: one line with the fix. */
+    readonly reason?: string;
+    readonly fileId?: string;
 }
 
 export interface LoadOptions {

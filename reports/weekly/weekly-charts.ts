@@ -6,7 +6,7 @@ export function spendTrendSpec(data: WeeklyData): TopLevelSpec {
     return {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         width: 640,
-        height: 220,
+        height: 170,
         data: { values: data.trend.map((r) => ({ day: r.day, team: r.team, cost: Number(r.costUsd) })) },
         mark: { type: 'bar' },
         encoding: {

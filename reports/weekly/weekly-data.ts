@@ -8,12 +8,15 @@ export interface Breakdown {
     readonly label2?: string;
     readonly thisWeek: string;
     readonly lastWeek: string;
+    /** Requests this week with no price (their cost is not in thisWeek). */
+    readonly unpriced: string;
 }
 
 export interface ModelLine {
     readonly provider: string;
     readonly model: string;
     readonly requests: string;
+    readonly unpriced: string;
     readonly costUsd: string;
     readonly tokens: { readonly uncachedInput: string; readonly cacheRead: string; readonly cacheWrite: string; readonly output: string; readonly reasoning: string };
     readonly cacheReadSavingsUsd: string;
@@ -94,18 +97,19 @@ export async function loadWeeklyData(db: Kysely<ReportDatabase>, week: Week): Pr
         group by 1, 2 order by 1, 2
     `.execute(db)).rows.map((r) => ({ day: r.day, team: r.team, costUsd: r.cost_usd }));
 
-    const breakdown = async (keys: readonly ('team' | 'cost_center' | 'feature')[]) => (await sql<{ k: string; k2: string | null; this_week: string; last_week: string }>`
+    const breakdown = async (keys: readonly ('team' | 'cost_center' | 'feature')[]) => (await sql<{ k: string; k2: string | null; this_week: string; last_week: string; unpriced: string }>`
         select ${sql.ref(keys[0])} as k, ${keys[1] ? sql.ref(keys[1]) : sql`null`}::text as k2,
             coalesce(sum(cost_usd) filter (where usage_date between ${d(week.start)} and ${d(week.end)}), 0)::text as this_week,
-            coalesce(sum(cost_usd) filter (where usage_date between ${d(previous.start)} and ${d(previous.end)}), 0)::text as last_week
+            coalesce(sum(cost_usd) filter (where usage_date between ${d(previous.start)} and ${d(previous.end)}), 0)::text as last_week,
+            coalesce(sum(unpriced_requests) filter (where usage_date between ${d(week.start)} and ${d(week.end)}), 0)::text as unpriced
         from marts.mart_daily_cost
         where usage_date between ${d(previous.start)} and ${d(week.end)}
         group by 1, 2
         order by sum(cost_usd) filter (where usage_date between ${d(week.start)} and ${d(week.end)}) desc nulls last, 1
-    `.execute(db)).rows.map((r): Breakdown => ({ key: r.k, label2: r.k2 ?? undefined, thisWeek: r.this_week, lastWeek: r.last_week }));
+    `.execute(db)).rows.map((r): Breakdown => ({ key: r.k, label2: r.k2 ?? undefined, thisWeek: r.this_week, lastWeek: r.last_week, unpriced: r.unpriced }));
 
     const byModel = (await sql<Record<string, string>>`
-        select provider, model, sum(requests)::text as requests, sum(cost_usd)::text as cost_usd,
+        select provider, model, sum(requests)::text as requests, sum(unpriced_requests)::text as unpriced, sum(cost_usd)::text as cost_usd,
             sum(uncached_input_tokens)::text as uncached, sum(cache_read_tokens)::text as cache_read, sum(cache_write_tokens)::text as cache_write,
             sum(output_excl_reasoning_tokens)::text as output, sum(reasoning_tokens)::text as reasoning,
             sum(cache_read_savings_usd)::text as read_savings, sum(cache_hit_savings_usd)::text as hit_savings
@@ -113,7 +117,7 @@ export async function loadWeeklyData(db: Kysely<ReportDatabase>, week: Week): Pr
         where usage_date between ${d(week.start)} and ${d(week.end)}
         group by 1, 2 order by sum(cost_usd) desc, 1, 2
     `.execute(db)).rows.map((r): ModelLine => ({
-        provider: r.provider, model: r.model, requests: r.requests, costUsd: r.cost_usd,
+        provider: r.provider, model: r.model, requests: r.requests, unpriced: r.unpriced, costUsd: r.cost_usd,
         tokens: { uncachedInput: r.uncached, cacheRead: r.cache_read, cacheWrite: r.cache_write, output: r.output, reasoning: r.reasoning },
         cacheReadSavingsUsd: r.read_savings, cacheHitSavingsUsd: r.hit_savings,
     }));

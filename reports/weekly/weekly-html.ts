@@ -1,4 +1,4 @@
-import { allocateCents, formatCents, formatInt, formatMs, formatPercent, formatSignedPercent, formatUsd, fromUnits, toUnits } from '../format.js';
+import { allocateCents, formatCents, formatInt, formatMs, formatPercent, formatSignedPercent, formatUsd, formatUsdCents, fromUnits, toUnits } from '../format.js';
 import type { Breakdown, WeeklyData } from './weekly-data.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -23,6 +23,11 @@ function signedCents(c: bigint): string {
     return c > 0n ? `+${formatCents(c)}` : formatCents(c);
 }
 
+/** An amount with, when some requests had no price, how many (so $0.00 never hides them). */
+function withUnpriced(amount: string, unpriced: string): string {
+    return BigInt(unpriced) > 0n ? `${amount}<br><small class="up">+${formatInt(unpriced)} unpriced</small>` : amount;
+}
+
 function breakdownTable(title: string, rows: readonly Breakdown[], headers: readonly [string, string]): { html: string; cents: bigint[]; total: bigint } {
     const thisWeek = allocateCents(rows.map((r) => r.thisWeek));
     const lastWeek = allocateCents(rows.map((r) => r.lastWeek));
@@ -30,7 +35,7 @@ function breakdownTable(title: string, rows: readonly Breakdown[], headers: read
         const change = thisWeek.parts[i] - lastWeek.parts[i];
         const share = thisWeek.total === 0n ? null : Number(thisWeek.parts[i]) / Number(thisWeek.total);
         const pct = lastWeek.parts[i] === 0n ? null : Number(change) / Number(lastWeek.parts[i]);
-        return `<tr><td>${esc(r.key)}</td><td>${esc(r.label2 ?? '')}</td><td class="n">${formatCents(thisWeek.parts[i])}</td><td class="n">${formatCents(lastWeek.parts[i])}</td>`
+        return `<tr><td>${esc(r.key)}</td><td>${esc(r.label2 ?? '')}</td><td class="n">${withUnpriced(formatCents(thisWeek.parts[i]), r.unpriced)}</td><td class="n">${formatCents(lastWeek.parts[i])}</td>`
             + `<td class="n ${change > 0n ? 'up' : change < 0n ? 'down' : ''}">${signedCents(change)} <small>${formatSignedPercent(pct)}</small></td><td class="n">${formatPercent(share)}</td></tr>`;
     }).join('\n');
     const totalChange = thisWeek.total - lastWeek.total;
@@ -64,11 +69,11 @@ export function renderWeeklyHtml(data: WeeklyData, charts: WeeklyCharts, generat
         const sum = all.reduce((a, b) => a + b, 0);
         return all.map((x) => `<td class="n">${sum ? ((100 * x) / sum).toFixed(0) + '%' : '—'}</td>`).join('');
     };
-    const modelRows = data.byModel.map((m, i) => `<tr><td>${esc(m.provider)}<br><b>${esc(m.model)}</b></td><td class="n">${formatInt(m.requests)}</td><td class="n">${formatCents(modelCents.parts[i])}</td>${mix(m)}<td class="n">${formatUsd(fromUnits(toUnits(m.cacheReadSavingsUsd) + toUnits(m.cacheHitSavingsUsd)))}</td></tr>`).join('\n');
+    const modelRows = data.byModel.map((m, i) => `<tr><td>${esc(m.provider)}<br><b>${esc(m.model)}</b></td><td class="n">${formatInt(m.requests)}</td><td class="n">${withUnpriced(formatCents(modelCents.parts[i]), m.unpriced)}</td>${mix(m)}<td class="n">${formatUsdCents(fromUnits(toUnits(m.cacheReadSavingsUsd) + toUnits(m.cacheHitSavingsUsd)))}</td></tr>`).join('\n');
     const moverRows = (list: WeeklyData['movers']['up']) => list.length
-        ? list.map((m) => `<tr><td>${esc(m.team)}</td><td>${esc(m.feature)}</td><td>${esc(m.model)}</td><td class="n">${formatUsd(m.lastWeek)}</td><td class="n">${formatUsd(m.thisWeek)}</td><td class="n ${Number(m.change) > 0 ? 'up' : 'down'}">${Number(m.change) > 0 ? '+' : ''}${formatUsd(m.change)}</td></tr>`).join('\n')
+        ? list.map((m) => `<tr><td>${esc(m.team)}</td><td>${esc(m.feature)}</td><td>${esc(m.model)}</td><td class="n">${formatUsdCents(m.lastWeek)}</td><td class="n">${formatUsdCents(m.thisWeek)}</td><td class="n ${Number(m.change) > 0 ? 'up' : 'down'}">${Number(m.change) > 0 ? '+' : ''}${formatUsd(m.change)}</td></tr>`).join('\n')
         : '<tr><td colspan="6" class="muted">None</td></tr>';
-    const moverTable = (title: string, list: WeeklyData['movers']['up']) => `<h3>${title}</h3><table><thead><tr><th>Team</th><th>Feature</th><th>Model</th><th class="n">Last week</th><th class="n">This week</th><th class="n">Change</th></tr></thead><tbody>${moverRows(list)}</tbody></table>`;
+    const moverTable = (title: string, list: WeeklyData['movers']['up']) => `<div class="keep"><h3>${title}</h3><table><thead><tr><th>Team</th><th>Feature</th><th>Model</th><th class="n">Last week</th><th class="n">This week</th><th class="n">Change</th></tr></thead><tbody>${moverRows(list)}</tbody></table></div>`;
     const healthRows = data.health.map((h) => `<tr><td>${esc(h.feature)}</td><td class="n">${formatInt(h.requests)}</td><td class="n ${h.errorRate > 0.05 ? 'up' : ''}">${formatPercent(h.errorRate)}</td><td class="n">${formatMs(h.p95LatencyMs)}</td><td class="n">${h.thumbsUpRate === null ? '—' : `${formatPercent(h.thumbsUpRate)} <small>(n=${formatInt(h.feedbackCount)})</small>`}</td></tr>`).join('\n');
     const n = data.notes;
     const testLine = n.testRun.runId
@@ -99,7 +104,7 @@ tr { break-inside: avoid; } tfoot td { font-weight: bold; border-top: 1pt solid 
 figure { margin: 4pt 0; text-align: center; } figure svg { max-width: 100%; height: auto; }
 .nodata, .banner { border: 1pt dashed #9aa5b1; padding: 14pt; text-align: center; color: #52606d; margin: 6pt 0; }
 .banner { border-style: solid; border-color: #d64545; color: #b42318; background: #fde8e8; }
-.notes li { margin-bottom: 2pt; } table.compact { font-size: 8pt; } table.compact td { padding: 2pt 4pt; } .page-break { break-before: page; }
+.notes li { margin-bottom: 2pt; } .keep { break-inside: avoid; } table.compact { font-size: 8pt; } table.compact td { padding: 2pt 4pt; } .page-break { break-before: page; }
 </style></head><body>
 <h1>LLM spend report, week ${esc(data.week.label)}</h1>
 <div class="sub">${esc(fmtDate(data.week.start))} to ${esc(fmtDate(data.week.end))} (UTC) · data as of ${esc(asOfLabel(data))} · generated ${esc(generatedAt.toISOString().slice(0, 16).replace('T', ' '))} UTC</div>
@@ -116,7 +121,7 @@ ${empty ? `<div class="banner">No usage data for week ${esc(data.week.label)}. T
 ${chart(charts.trendSvg, 'No spend in the last 12 weeks')}
 ${teams.html}
 ${features.html}
-<h2 class="page-break">Spend by provider and model</h2>
+<h2>Spend by provider and model</h2>
 <table class="compact"><thead><tr><th>Provider / model</th><th class="n">Requests</th><th class="n">Spend</th><th class="n">Uncached<br>input</th><th class="n">Cache<br>read</th><th class="n">Cache<br>write</th><th class="n">Output</th><th class="n">Reason-<br>ing</th><th class="n">Cache<br>savings</th></tr></thead>
 <tbody>${modelRows || '<tr><td colspan="9" class="muted">No requests</td></tr>'}</tbody>
 <tfoot><tr><td>Total</td><td class="n">${formatInt(k.requests)}</td><td class="n">${formatCents(modelCents.total)}</td><td colspan="5" class="muted">token mix: share of each model's tokens</td><td class="n">${formatUsd(fromUnits(toUnits(k.cacheReadSavings) + toUnits(k.cacheHitSavings)))}</td></tr></tfoot></table>
@@ -125,16 +130,16 @@ ${chart(charts.tokenMixSvg, 'No tokens this week')}
 <h2>Top movers (team × feature × model)</h2>
 ${moverTable('Largest increases', data.movers.up)}
 ${moverTable('Largest decreases', data.movers.down)}
-<h2>Quality and reliability (context)</h2>
-<table><thead><tr><th>Feature</th><th class="n">Requests</th><th class="n">Error rate</th><th class="n">p95 latency</th><th class="n">Thumbs-up rate</th></tr></thead><tbody>${healthRows || '<tr><td colspan="5" class="muted">No requests</td></tr>'}</tbody></table>
-<h2>Data notes</h2>
+<div class="keep"><h2>Quality and reliability (context)</h2>
+<table><thead><tr><th>Feature</th><th class="n">Requests</th><th class="n">Error rate</th><th class="n">p95 latency</th><th class="n">Thumbs-up rate</th></tr></thead><tbody>${healthRows || '<tr><td colspan="5" class="muted">No requests</td></tr>'}</tbody></table></div>
+<div class="keep"><h2>Data notes</h2>
 <ul class="notes">
   <li><b>Freshness:</b> latest event ${esc(asOfLabel(data))}.</li>
   <li><b>Coverage:</b> ${n.daysWithData.length} of 7 days have data${n.missingDays.length ? `; <span class="up">no data for ${n.missingDays.map(esc).join(', ')}</span> (figures for those days are missing, not zero)` : ''}.</li>
   <li><b>Data tests of the build:</b> ${testLine}.</li>
   <li><b>Unpriced:</b> ${unpriced > 0n ? `<span class="up">${formatInt(k.unpricedRequests)} requests have no price in force and are not in the spend figures</span>: ${n.unpricedModels.map((m) => `${esc(m.provider)}/${esc(m.model)} (${formatInt(m.requests)})`).join(', ')}. Add them to models/seeds/model_prices.csv and rebuild to re-price.` : 'none.'}</li>
   <li><b>Method:</b> spend is computed from token counts × the price in force at each request's timestamp (numeric, not float); duplicates are counted once; amounts are rounded to cents only for display, with parts rounded so they add up to their totals.</li>
-</ul>
+</ul></div>
 </body></html>
 `;
     return {

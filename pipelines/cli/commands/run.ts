@@ -36,8 +36,8 @@ export function registerRun(program: Command): void {
                 { name: 'daily', expression: config.schedules.daily, run: job('daily') },
                 { name: 'weekly', expression: config.schedules.weekly, run: job('weekly') },
             ], config.timezone, log);
-            log(`schedule: daily "${config.schedules.daily}", weekly "${config.schedules.weekly}" (${config.timezone}); SIGTERM or Ctrl-C to stop`);
-            await new Promise<void>((resolve) => {
+            // Handlers first, then the ready line: a signal right after it must find them in place.
+            const stopped = new Promise<void>((resolve) => {
                 const onSignal = (signal: string) => {
                     if (stopRequested) {
                         log(`schedule: second ${signal}: abandoning now (open transactions roll back; the next run redoes the work)`);
@@ -50,6 +50,8 @@ export function registerRun(program: Command): void {
                 process.on('SIGTERM', () => onSignal('SIGTERM'));
                 process.on('SIGINT', () => onSignal('SIGINT'));
             });
+            log(`schedule: daily "${config.schedules.daily}", weekly "${config.schedules.weekly}" (${config.timezone}); SIGTERM or Ctrl-C to stop`);
+            await stopped;
             log('schedule: stopped');
         });
 }
