@@ -157,4 +157,19 @@ describe('ingest: crash safety and the CLI', () => {
         expect(unreachable.code).toBe(1);
         expect(unreachable.stderr.trim()).toMatch(/^tokenmart: db: cannot connect to postgres:\/\/x:\*\*\*@127\.0\.0\.1:9\/none .*check DATABASE_URL/);
     });
+
+    it('keeps a failing exit code when it had to initialise the embedded server first', async () => {
+        const home = tempDir('embedded-home');
+        const env = { DATABASE_URL: '', TOKENMART_HOME: home, TOKENMART_PG_PORT: '54349' };
+        try {
+            const r = await runCli(['ingest', '/nonexistent-logs'], env);
+            expect(r.stderr).toContain('db: initialising embedded PostgreSQL');
+            expect(r.stderr).toMatch(/^tokenmart: ingest: source \/nonexistent-logs does not exist/m);
+            expect(r.code).toBe(1);
+            const url = await runCli(['db', 'url'], env);
+            expect(url.stdout.trim()).toBe('postgres://postgres:tokenmart@127.0.0.1:54349/tokenmart');
+        } finally {
+            await runCli(['db', 'stop'], env);
+        }
+    }, 60_000);
 });

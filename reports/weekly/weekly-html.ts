@@ -25,7 +25,7 @@ function signedCents(c: bigint): string {
 
 /** An amount with, when some requests had no price, how many (so $0.00 never hides them). */
 function withUnpriced(amount: string, unpriced: string): string {
-    return BigInt(unpriced) > 0n ? `${amount}<br><small class="up">+${formatInt(unpriced)} unpriced</small>` : amount;
+    return BigInt(unpriced) > 0n ? `${amount} <small class="up">+${formatInt(unpriced)} unpriced</small>` : amount;
 }
 
 function breakdownTable(title: string, rows: readonly Breakdown[], headers: readonly [string, string]): { html: string; cents: bigint[]; total: bigint } {
