@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dailyPeriod, weeklyPeriod } from '../reports/digest/digest-data.js';
-import { sendDigests } from '../reports/digest/send-digests.js';
+import { sendDigests, teamTargets } from '../reports/digest/send-digests.js';
 import { createSlackClient } from '../reports/digest/slack.js';
 import type { ReportDatabase } from '../reports/mart-tables.js';
 import { parseIsoWeek } from '../reports/period.js';
@@ -119,6 +119,18 @@ describe('digest: exactly once against a Slack Web API peer', () => {
         const [ok] = await send();
         expect(ok.outcome.status).toBe('delivered');
         expect(slack.messages).toHaveLength(1);
+    });
+
+    it('routes per-team digests to team channels (teams seed, overridden by config) with only that team\'s numbers', async () => {
+        const targets = [{ channel: '#llm-spend' }, ...(await teamTargets(t.handle.pool, { search: 'C0SEARCH' }))];
+        expect(targets).toEqual([{ channel: '#llm-spend' }, { team: 'platform', channel: '#platform-llm-spend' }, { team: 'search', channel: 'C0SEARCH' }, { team: 'support', channel: '#support-llm-spend' }]);
+        const sent = await sendDigests(t.handle.pool, db, { period: dailyPeriod('2026-11-22'), targets, client: createSlackClient(slack.token, slack.url), outDir: out, log: () => undefined });
+        expect(sent.map((s) => s.outcome.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+        const byChannel = Object.fromEntries(slack.messages.map((m) => [m.channel, m.text]));
+        const [support] = await t.query(`select sum(cost_usd) as s from marts.mart_daily_cost where usage_date = '2026-11-22' and team = 'support'`);
+        expect(byChannel.C0SUPPORT).toContain(`LLM spend 2026-11-22 · support: $${Number(support.s).toFixed(2)}`);
+        expect(byChannel.C0SEARCH).toMatch(/^LLM spend 2026-11-22 · search: /);
+        expect(byChannel.C0SPEND).toMatch(/^LLM spend 2026-11-22: /);
     });
 
     it('the CLI posts through SLACK_API_URL, exits 1 on channel_not_found, and writes a dry-run payload without a token', async () => {

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeDocs } from '../pipelines/transform/docs.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
@@ -82,6 +83,23 @@ describe('models: incremental builds', () => {
         expect(c.n).toBe(120 * 3 + 30 + 50);
         const [dup] = await t.query("select input_tokens::int as i, usage_date::text as d from marts.fct_requests where request_id = 'r_2005'");
         expect(dup).toEqual({ i: 2005 + 1000, d: '2026-11-03' });
+    });
+
+    it('tokenmart docs describes every model and column with its lineage', async () => {
+        const out = tempDir('docs');
+        await seedBuildTest(t.handle.pool, await loadModels(), { log: () => undefined });
+        const docs = await writeDocs(t.handle.pool, await loadModels(), out);
+        const manifest = JSON.parse(readFileSync(docs.manifest, 'utf8')) as { relations: { id: string; upstream: string[]; downstream: string[]; columns: { name: string; type: string; description: string }[] }[] };
+        const byId = Object.fromEntries(manifest.relations.map((r) => [r.id, r]));
+        const project = loadProject();
+        for (const m of project.models) expect(byId[m.id], m.id).toBeDefined();
+        expect(byId['marts.mart_daily_cost'].upstream).toEqual(['marts.fct_requests']);
+        expect(byId['marts.fct_requests'].downstream.sort()).toEqual(['marts.mart_daily_cost', 'marts.mart_daily_quality', 'marts.mart_daily_usage']);
+        const cost = byId['marts.mart_daily_cost'].columns.find((c) => c.name === 'cost_usd')!;
+        expect(cost).toMatchObject({ type: 'numeric', description: expect.stringContaining('sum of the bucket costs') });
+        const html = readFileSync(docs.html, 'utf8');
+        expect(html).toContain('id="marts.mart_daily_quality"');
+        expect(html).toContain('Read by: <a href="#marts.mart_daily_cost">');
     });
 
     it('a replaced file re-dirties every affected day and still matches a full rebuild', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromAnthropicUsage, fromGeminiUsage, fromOpenAIUsage } from '../pipelines/ingest/adapters/provider-usage.js';
 import { ingest } from '../pipelines/ingest/ingest.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
@@ -41,6 +42,16 @@ const cases: Record<string, Record<string, unknown>> = {
     flex_without_rate: { provider: 'openai', model: 'gpt-4o', service_tier: 'flex', input_tokens: 1_000, output_tokens: 1_000 },
     // an app-cache hit costs 0; its avoided cost is 1,000 x 0.15 + 1,000 x 0.60 = 0.00015 + 0.0006
     app_cache_hit: { provider: 'openai', model: 'gpt-4o-mini', cache_hit: true, input_tokens: 1_000, output_tokens: 1_000 },
+    // Provider usage objects, mapped to the contract (each provider counts cached and reasoning tokens differently):
+    // OpenAI o4-mini: prompt 12,000 incl 8,000 cached; completion 3,000 incl 2,000 reasoning:
+    //   4,000 x 1.10 + 8,000 x 0.275 + 1,000 x 4.40 + 2,000 x 4.40 = 0.0044 + 0.0022 + 0.0044 + 0.0088
+    openai_usage_mapped: { provider: 'openai', model: 'o4-mini', ...fromOpenAIUsage({ prompt_tokens: 12_000, completion_tokens: 3_000, prompt_tokens_details: { cached_tokens: 8_000 }, completion_tokens_details: { reasoning_tokens: 2_000 } }) },
+    // Anthropic haiku 4.5: input_tokens 500 EXCLUDES 3,000 cache reads and 1,000 writes (600 of them 1h):
+    //   500 x 1 + 3,000 x 0.10 + 400 x 1.25 + 600 x 2 + 200 output x 5 = 0.0005 + 0.0003 + 0.0005 + 0.0012 + 0.001
+    anthropic_usage_mapped: { provider: 'anthropic', model: 'claude-haiku-4-5', ...fromAnthropicUsage({ input_tokens: 500, output_tokens: 200, cache_read_input_tokens: 3_000, cache_creation_input_tokens: 1_000, cache_creation: { ephemeral_5m_input_tokens: 400, ephemeral_1h_input_tokens: 600 } }) },
+    // Gemini 2.5 flash: prompt 10,000 incl 4,000 cached; candidates 500 EXCLUDE 1,500 thoughts:
+    //   6,000 x 0.30 + 4,000 x 0.03 + 500 x 2.50 + 1,500 x 2.50 = 0.0018 + 0.00012 + 0.00125 + 0.00375
+    gemini_usage_mapped: { provider: 'gcp.vertex_ai', model: 'gemini-2.5-flash', ...fromGeminiUsage({ promptTokenCount: 10_000, cachedContentTokenCount: 4_000, candidatesTokenCount: 500, thoughtsTokenCount: 1_500 }) },
     // a gateway's reported cost is kept beside ours: 0.04 computed (as openai_cached) vs 0.05 reported
     gateway_reported: { provider: 'openai', model: 'gpt-4o', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000, reported_cost_usd: 0.05 },
 };
@@ -60,6 +71,9 @@ const expected: Record<string, string | null> = {
     flex_without_rate: null,
     app_cache_hit: '0',
     gateway_reported: '0.04',
+    openai_usage_mapped: '0.0198',
+    anthropic_usage_mapped: '0.0035',
+    gemini_usage_mapped: '0.00692',
 };
 
 let t: TestDatabase;

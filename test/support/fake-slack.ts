@@ -16,7 +16,7 @@ export interface PostedMessage {
 export class FakeSlack {
     readonly messages: PostedMessage[] = [];
     readonly calls: string[] = [];
-    readonly channels = new Map([['C0SPEND', 'llm-spend'], ['C0ALERT', 'data-alerts'], ['C0SUPPORT', 'support-llm-spend']]);
+    readonly channels = new Map([['C0SPEND', 'llm-spend'], ['C0ALERT', 'data-alerts'], ['C0SUPPORT', 'support-llm-spend'], ['C0SEARCH', 'search-llm-spend'], ['C0PLATFORM', 'platform-llm-spend']]);
     rateLimitNext = new Map<string, number>();
     dropResponseNext = new Set<string>();
     errorNext = new Map<string, string>();
