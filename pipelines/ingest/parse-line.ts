@@ -5,7 +5,7 @@ import { STRUCTURAL_FIELDS, type PiiScrubber } from './scrub-pii.js';
 export type LineOutcome =
     | { readonly kind: 'blank' }
     | { readonly kind: 'bad'; readonly reason: string }
-    | { readonly kind: 'event'; readonly copyRow: string; readonly unknownVersion: boolean };
+    | { readonly kind: 'event'; readonly copyRow: string; readonly unknownVersion: boolean; readonly usageDate: string };
 
 const BOM = '\uFEFF';
 const NULL = '\\N';
@@ -74,7 +74,8 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
     try {
         const prompt = ev.prompt_text;
         const completion = ev.completion_text;
-        let row = checked.eventAt.toISOString()
+        const eventAt = checked.eventAt.toISOString();
+        let row = eventAt
             + '\t' + (typeof prompt === 'string' ? prompt.length : NULL)
             + '\t' + (typeof completion === 'string' ? completion.length : NULL);
         for (let i = 0; i < PLAN.length; i++) {
@@ -102,7 +103,7 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
             if (!KNOWN_FIELDS.has(key)) (extras ??= {})[scrubber.scrubString(key)] = scrubber.scrubValue(ev[key]);
         }
         row += '\t' + (extras ? jsonValue(extras) : NULL);
-        return { kind: 'event', copyRow: row, unknownVersion: checked.unknownVersion };
+        return { kind: 'event', copyRow: row, unknownVersion: checked.unknownVersion, usageDate: eventAt.slice(0, 10) };
     } catch (err) {
         if (err instanceof Unstorable) return { kind: 'bad', reason: err.message };
         throw err;
