@@ -11,6 +11,9 @@ import { registerDigest } from './commands/digest.js';
 import { registerRun } from './commands/run.js';
 import { UserError } from '../util/errors.js';
 
+// The AWS SDK warns on every run that its 2027 releases will need Node 22; the README says so once.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = new Command('tokenmart')
     .description('LLM usage logs -> Postgres marts -> finance PDFs and Slack digests')
     .option('-c, --config <file>', 'config file (default: ./tokenmart.config.json if present)')

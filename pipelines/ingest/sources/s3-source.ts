@@ -18,6 +18,8 @@ export function createS3Client(endpoint: string | undefined): S3Client {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 3,
+        // Fail fast on an unreachable endpoint instead of hanging the scheduled run.
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
     });
 }
 
@@ -25,6 +27,7 @@ function s3Error(err: unknown, bucket: string): UserError {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
     const fix = e.name === 'NoSuchBucket' ? 'check the bucket name'
+        : e.name === 'CredentialsProviderError' ? 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE / an instance role)'
         : status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' ? 'check AWS credentials and that they allow s3:ListBucket and s3:GetObject'
         : 'check the endpoint (--endpoint / AWS_ENDPOINT_URL) and network';
     return new UserError(`ingest: S3 bucket ${bucket}: ${e.name ?? 'error'}: ${e.message ?? String(err)}; ${fix}`);
