@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../pipelines/config/config.js';
 import { generateDemoLogs } from '../pipelines/demo/generate-demo-logs.js';
 import { startScheduler } from '../pipelines/run/scheduler.js';
+import { isoDay, lastCompleteWeek } from '../reports/period.js';
 import { tempDir } from './support/event-fixtures.js';
 import { copyModels } from './support/models-fixture.js';
 import { projectDir, runCli, startCli, waitForStderr } from './support/run-cli.js';
@@ -13,10 +14,14 @@ import { createTestDatabase, type TestDatabase } from './support/test-database.j
 
 const require = createRequire(import.meta.url);
 
+const yesterday = isoDay(Date.now() - 86_400_000);
+const reportWeek = lastCompleteWeek().label;
+
 /** A demo data set (small) in a directory of its own, and the env for a run on database `t`. */
 function fixture(t: TestDatabase, label: string) {
     const dir = join(tempDir(label), 'logs');
-    generateDemoLogs({ outDir: dir, endDate: '2026-11-22', days: 16, seed: 3, scale: 0.1 });
+    // Dates relative to today: a run checks freshness and reports the last complete week.
+    generateDemoLogs({ outDir: dir, endDate: yesterday, days: 16, seed: 3, scale: 0.1 });
     const out = tempDir(`${label}-out`);
     const env = { DATABASE_URL: t.url, TOKENMART_SOURCE: dir, TOKENMART_OUTPUT_DIR: out, SLACK_BOT_TOKEN: '' };
     return { dir, out, env };
@@ -61,7 +66,7 @@ describe('tokenmart run', () => {
         const [dupes] = await a.query('select count(*) - count(distinct request_id) as d from marts.fct_requests');
         expect(Number(dupes.d)).toBe(0);
         expect(readdirSync(join(out, 'digests')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
-        expect(readdirSync(out).filter((f) => f.endsWith('.pdf'))).toEqual(['weekly-2026-W47.pdf']);
+        expect(readdirSync(out).filter((f) => f.endsWith('.pdf'))).toEqual([`weekly-${reportWeek}.pdf`]);
         const stages = await a.query('select stage, status from ops.run_stages order by finished_at');
         expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'build:success', 'test:success', 'report:success', 'notify:success']);
     }, 180_000);
