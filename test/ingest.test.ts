@@ -136,6 +136,16 @@ describe('ingest: bad lines are quarantined with file, line and reason', () => {
         expect(loaded).toEqual([{ request_id: 'bad_ok_bom', line_no: 1 }, { request_id: 'bad_ok_crlf', line_no: 2 }, { request_id: 'bad_ok_last', line_no: 14 }]);
     });
 
+    it('spools many quarantined lines (not held in memory) and stores every one with its line number', async () => {
+        const dir = tempDir('spool');
+        const lines = Array.from({ length: 60_000 }, (_, i) => (i % 3 === 0 ? `{"broken": ${i}, "pad": "${'x'.repeat(200)}"` : JSON.stringify(event(i, { request_id: `spool_${i}` }))));
+        writeLog(dir, 'spool.jsonl.gz', jsonl(lines));
+        const s = await ingest(t.handle.pool, localSource(dir), { ...options, maxErrorRate: 0.5 });
+        expect(s.files[0]).toMatchObject({ status: 'loaded', rowsLoaded: 40_000, rowsQuarantined: 20_000, linesTotal: 60_000 });
+        const [q] = await t.query('select count(*)::int as n, min(line_no) as first, max(line_no) as last, count(distinct line_no)::int as d from ops.quarantine where file_id = $1', [s.files[0].fileId]);
+        expect(q).toEqual({ n: 20_000, first: 1, last: 59_998, d: 20_000 });
+    });
+
     it('fails a whole file whose error rate passes the threshold, loading none of it', async () => {
         const dir = tempDir('rate');
         const lines = [...Array.from({ length: 18 }, (_, i) => JSON.stringify(event(i, { request_id: `rate_${i}` }))), 'nope', 'nope'];

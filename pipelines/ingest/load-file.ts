@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import type { PoolClient } from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { copyText, parseLine } from './parse-line.js';
+import { parseLine } from './parse-line.js';
+import { QuarantineSpool } from './quarantine-spool.js';
 import { RAW_COPY_COLUMNS } from './raw-columns.js';
 import { newReadStats, readLineBatches } from './read-lines.js';
 import type { PiiScrubber, RedactionKind } from './scrub-pii.js';
@@ -37,7 +38,6 @@ export interface LoadOptions {
     readonly onProgress?: (rows: number, bytes: number) => void;
 }
 
-const QUARANTINE_TEXT_LIMIT = 2000;
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
 
 export function emptyResult(uri: string, status: FileStatus, reason?: string): FileResult {
@@ -58,7 +58,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
     let loaded = 0;
     let unknownVersion = 0;
     const days = new Set<string>(); // UTC days this file touches: a handful, whatever its size
-    const quarantined: { lineNo: number; reason: string; text: string }[] = [];
+    const quarantined = new QuarantineSpool(file.uri);
     await client.query('begin');
     try {
         // Two loaders on the same file wait for each other; the second then sees the manifest row.
@@ -100,7 +100,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                     const outcome = parseLine(batch.lines[i], scrubber);
                     if (outcome.kind === 'blank') blank++;
                     else if (outcome.kind === 'bad') {
-                        quarantined.push({ lineNo, reason: outcome.reason, text: batch.lines[i].toString('utf8', 0, Math.min(batch.lines[i].length, QUARANTINE_TEXT_LIMIT * 4)).slice(0, QUARANTINE_TEXT_LIMIT) });
+                        await quarantined.add(lineNo, outcome.reason, batch.lines[i]);
                     } else {
                         out += prefix + lineNo + '\t' + outcome.copyRow + '\n';
                         loaded++;
@@ -125,23 +125,13 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         await copyDone;
 
         const considered = lines - blank;
-        if (considered > 0 && quarantined.length / considered > options.maxErrorRate) {
-            const first = quarantined[0];
+        if (considered > 0 && quarantined.count / considered > options.maxErrorRate) {
+            const first = quarantined.first!;
             throw new FileRejected(
-                `${quarantined.length} of ${considered} lines are invalid (${((100 * quarantined.length) / considered).toFixed(1)}% > ${(100 * options.maxErrorRate).toFixed(1)}% allowed; first: line ${first.lineNo}: ${first.reason}); fix the writer, or raise --max-error-rate to load the good lines`,
+                `${quarantined.count} of ${considered} lines are invalid (${((100 * quarantined.count) / considered).toFixed(1)}% > ${(100 * options.maxErrorRate).toFixed(1)}% allowed; first: line ${first.lineNo}: ${first.reason}); fix the writer, or raise --max-error-rate to load the good lines`,
             );
         }
-        if (quarantined.length) {
-            const q = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, reason, line_text) from stdin'));
-            const qDone = new Promise<void>((resolve, reject) => {
-                q.on('finish', resolve);
-                q.on('error', reject);
-            });
-            const uri = copyText(file.uri);
-            for (const row of quarantined) q.write(`${fileId}\t${uri}\t${row.lineNo}\t${copyText(row.reason)}\t${copyText(row.text.replaceAll('\u0000', ''))}\n`);
-            q.end();
-            await qDone;
-        }
+        await quarantined.copyInto(client, fileId);
         // Duplicates are kept in raw (staging dedupes); count them here so every load says how many.
         const dup = await client.query<{ n: string }>(
             `with f as (select request_id from raw.events where file_id = $1)
@@ -157,11 +147,11 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         await client.query(
             `update ops.load_manifest set content_id = $2, size_bytes = $3, lines_total = $4, rows_loaded = $5, rows_quarantined = $6,
                 blank_lines = $7, duplicate_rows = $8, unknown_version_rows = $9, redactions = $10 where file_id = $1`,
-            [fileId, contentId, stats.rawBytes, lines, loaded, quarantined.length, blank, duplicateRows, unknownVersion, JSON.stringify(redactions)],
+            [fileId, contentId, stats.rawBytes, lines, loaded, quarantined.count, blank, duplicateRows, unknownVersion, JSON.stringify(redactions)],
         );
         await client.query('commit');
         return {
-            uri: file.uri, status: 'loaded', fileId, linesTotal: lines, rowsLoaded: loaded, rowsQuarantined: quarantined.length,
+            uri: file.uri, status: 'loaded', fileId, linesTotal: lines, rowsLoaded: loaded, rowsQuarantined: quarantined.count,
             blankLines: blank, duplicateRows, unknownVersionRows: unknownVersion, bytes: stats.rawBytes, redactions,
         };
     } catch (err) {
@@ -170,5 +160,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         Object.assign(scrubber.counts, before);
         if (err instanceof FileRejected) return { ...emptyResult(file.uri, 'failed', err.message), linesTotal: lines, bytes: stats.rawBytes };
         throw err;
+    } finally {
+        quarantined.dispose();
     }
 }
