@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../pipelines/config/config.js';
 import { generateDemoLogs } from '../pipelines/demo/generate-demo-logs.js';
+import { runPipeline } from '../pipelines/run/run-pipeline.js';
 import { startScheduler } from '../pipelines/run/scheduler.js';
 import { isoDay, lastCompleteWeek } from '../reports/period.js';
 import { tempDir } from './support/event-fixtures.js';
@@ -112,6 +113,27 @@ describe('tokenmart run', () => {
             await t.drop();
         }
     }, 180_000);
+});
+
+describe('graceful stop', () => {
+    it('a shutdown request abandons the run between stages, without a failure notice', async () => {
+        const t = await createTestDatabase('run_stop');
+        try {
+            const { dir, out } = fixture(t, 'stop');
+            const config = { ...loadConfig({ env: { DATABASE_URL: t.url }, cwd: '/nonexistent' }), outputDir: out };
+            let checks = 0;
+            const outcome = await runPipeline(t.handle, config, { kind: 'daily', source: dir, log: () => undefined, shouldStop: () => ++checks > 2 });
+            expect(outcome.status).toBe('failed');
+            expect((outcome as { message: string }).message).toMatch(/stopped before stage test \(shutdown requested\)/);
+            const [run] = await t.query('select status from ops.runs');
+            expect(run.status).toBe('abandoned');
+            const stages = await t.query('select stage, status from ops.run_stages order by finished_at, stage');
+            expect(stages.filter((s) => s.status === 'success').map((s) => s.stage)).toEqual(['ingest', 'build']);
+            expect(() => readdirSync(join(out, 'alerts'))).toThrow();
+        } finally {
+            await t.drop();
+        }
+    }, 120_000);
 });
 
 describe('tokenmart schedule', () => {

@@ -52,6 +52,7 @@ export interface RunOptions {
 }
 
 class StageFailed extends Error {}
+class ShutdownRequested extends StageFailed {}
 
 /**
  * One pipeline run: ingest -> seed+build -> test -> report -> notify, under the run lock.
@@ -85,7 +86,7 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
             log(`run: stage ${r.stage.padEnd(6)} ${r.status}${r.detail ? ` (${r.detail})` : ''}${r.error ? `: ${r.error}` : ''} [${(r.ms / 1000).toFixed(1)} s]`);
         };
         const stage = async (name: StageName, fn: () => Promise<Omit<StageResult, 'stage' | 'ms'>>): Promise<void> => {
-            if (options.shouldStop?.()) throw new StageFailed(`stopped before stage ${name} (shutdown requested)`);
+            if (options.shouldStop?.()) throw new ShutdownRequested(`stopped before stage ${name} (shutdown requested); the next run picks up from there`);
             const started = Date.now();
             let result: Omit<StageResult, 'stage' | 'ms'>;
             try {
@@ -154,8 +155,10 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
             for (const name of ['ingest', 'build', 'test', 'report', 'notify'] as const) {
                 if (!done.has(name)) await record({ stage: name, status: 'skipped', ms: 0, detail: 'an earlier stage failed' });
             }
-            await sendFailureNotice(handle, config, slack, runId, err.message, log).then((p) => p && artifacts.push(p)).catch(() => undefined);
-            await handle.pool.query("update ops.runs set status = 'failed', finished_at = now(), error = $2 where run_id = $1", [runId, err.message]);
+            const abandoned = err instanceof ShutdownRequested;
+            // A requested shutdown is not an incident: no alert, and the run is marked abandoned.
+            if (!abandoned) await sendFailureNotice(handle, config, slack, runId, err.message, log).then((p) => p && artifacts.push(p)).catch(() => undefined);
+            await handle.pool.query('update ops.runs set status = $3, finished_at = now(), error = $2 where run_id = $1', [runId, err.message, abandoned ? 'abandoned' : 'failed']);
             return { status: 'failed', runId, stages, artifacts, message: `run ${runId} failed: ${err.message}` };
         }
         const status = blocked ? 'blocked' : 'success';
