@@ -146,6 +146,24 @@ describe('ingest: bad lines are quarantined with file, line and reason', () => {
         expect(q).toEqual({ n: 20_000, first: 1, last: 59_998, d: 20_000 });
     });
 
+    it('a row Postgres refuses fails that file only, with the reason, and the next file still loads', async () => {
+        const d = await createTestDatabase('ingest_pg_reject');
+        try {
+            // A constraint a DBA added: the contract allows the value, the database does not.
+            await d.query('alter table raw.events add constraint input_below_1m check (input_tokens < 1000000)');
+            const dir = tempDir('pg-reject');
+            writeLog(dir, 'a.jsonl', jsonl([event(1, { request_id: 'pgr_1' }), event(2, { request_id: 'pgr_2', input_tokens: 5_000_000 })]));
+            writeLog(dir, 'b.jsonl', jsonl([event(3, { request_id: 'pgr_3' })]));
+            const s = await ingest(d.handle.pool, localSource(dir), options);
+            expect(s.files.map((f) => f.status)).toEqual(['failed', 'loaded']);
+            expect(s.files[0].reason).toMatch(/^Postgres rejected a row \(new row for relation "events" violates check constraint "input_below_1m".*nothing of the file was loaded/);
+            const rows = await d.query('select request_id from raw.events order by 1');
+            expect(rows.map((r) => r.request_id)).toEqual(['pgr_3']);
+        } finally {
+            await d.drop();
+        }
+    });
+
     it('fails a whole file whose error rate passes the threshold, loading none of it', async () => {
         const dir = tempDir('rate');
         const lines = [...Array.from({ length: 18 }, (_, i) => JSON.stringify(event(i, { request_id: `rate_${i}` }))), 'nope', 'nope'];

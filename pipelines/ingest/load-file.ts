@@ -46,6 +46,12 @@ export function emptyResult(uri: string, status: FileStatus, reason?: string): F
 
 class FileRejected extends Error {}
 
+/** Postgres refused a row the contract let through: fail this file, not the whole run. */
+function rejectedByPostgres(err: Error): FileRejected {
+    const e = err as Error & { where?: string };
+    return new FileRejected(`Postgres rejected a row (${e.message}${e.where ? `; ${e.where.split('\n')[0]}` : ''}); nothing of the file was loaded: fix the value at that line, or report it if the event is valid`);
+}
+
 /**
  * Loads one file all-or-nothing: its rows, its quarantined lines and its manifest row commit in one
  * transaction, or none of them does. The caller has decided the file is new (or to be replaced).
@@ -90,9 +96,10 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             copy.on('finish', resolve);
             copy.on('error', reject);
         });
-        copyDone.catch(() => undefined); // surfaced by the await below, not as an unhandled rejection
-        const input = await file.open();
+        let copyError: Error | undefined;
+        copyDone.catch((err: Error) => (copyError = err)); // surfaced below, never as an unhandled rejection
         try {
+            const input = await file.open();
             for await (const batch of readLineBatches(input, stats)) {
                 let out = '';
                 for (let i = 0; i < batch.lines.length; i++) {
@@ -113,8 +120,11 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                 options.onProgress?.(loaded, stats.rawBytes);
             }
         } catch (err) {
+            // Postgres refusing a row ends the COPY first and breaks our writes: report its reason.
+            const refused = copyError;
             copy.destroy(err as Error);
             await copyDone.catch(() => undefined);
+            if (refused) throw rejectedByPostgres(refused);
             const msg = (err as Error).message;
             const reason = /unexpected end of file|incorrect header check|invalid|zlib/i.test(msg) || (err as { code?: string }).code?.startsWith('Z_')
                 ? `gzip stream is corrupt or truncated after ${lines} lines (${msg}); the file is incomplete: re-upload it, nothing of it was loaded`
@@ -122,7 +132,9 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             throw new FileRejected(reason);
         }
         copy.end();
-        await copyDone;
+        await copyDone.catch((err: Error) => {
+            throw rejectedByPostgres(err);
+        });
 
         const considered = lines - blank;
         if (considered > 0 && quarantined.count / considered > options.maxErrorRate) {
