@@ -10,7 +10,7 @@ import type { ReportDatabase } from '../../reports/mart-tables.js';
 import { addDays, isoDay, lastCompleteWeek } from '../../reports/period.js';
 import { usingBrowser } from '../../reports/render/browser.js';
 import { writeWeeklyReport } from '../../reports/weekly/weekly-report.js';
-import { runIngest } from '../cli/commands/ingest.js';
+import { runIngest } from '../ingest/run-ingest.js';
 import { buildModels } from '../transform/build.js';
 import { runDataTests } from '../transform/data-tests.js';
 import { loadModels, seedAll } from '../transform/transform.js';
@@ -103,7 +103,7 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
             const source = options.source ?? config.source;
             await stage('ingest', async () => {
                 if (!source) return { status: 'skipped', detail: 'no source configured' };
-                const s = await runIngest(handle, config, source);
+                const s = await runIngest(handle, config, source, {}, log);
                 const detail = `${s.filesLoaded} files loaded, ${s.filesSkipped} already loaded, ${s.rowsLoaded} rows, ${s.rowsQuarantined} quarantined`;
                 if (s.filesFailed) return { status: 'failed', rows: s.rowsLoaded, detail, error: `${s.filesFailed} file(s) not loaded: ${s.files.find((f) => f.status === 'failed')?.reason}` };
                 return { status: 'success', rows: s.rowsLoaded, detail };

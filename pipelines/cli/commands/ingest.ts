@@ -1,37 +1,7 @@
 import type { Command } from 'commander';
-import type { Config } from '../../config/config.js';
-import type { DatabaseHandle } from '../../db/connect.js';
-import { ingest, type IngestSummary } from '../../ingest/ingest.js';
-import { formatIngestSummary, ingestProgress } from '../../ingest/progress.js';
-import { sourceFor } from '../../ingest/sources/source-for.js';
+import { runIngest, type IngestFlags } from '../../ingest/run-ingest.js';
 import { UserError } from '../../util/errors.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
-
-export interface IngestFlags {
-    readonly endpoint?: string;
-    readonly maxErrorRate?: string;
-    readonly onChanged?: string;
-    readonly keepText?: boolean;
-}
-
-/** Shared by `ingest`, `demo` and `run`. */
-export async function runIngest(handle: DatabaseHandle, config: Config, uri: string, flags: IngestFlags = {}): Promise<IngestSummary> {
-    const maxErrorRate = flags.maxErrorRate === undefined ? config.ingest.maxErrorRate : Number(flags.maxErrorRate);
-    if (!(maxErrorRate >= 0 && maxErrorRate <= 1)) throw new UserError(`ingest: --max-error-rate "${flags.maxErrorRate}" must be a fraction from 0 to 1 (e.g. 0.05)`);
-    const onChanged = flags.onChanged ?? config.ingest.onChangedFile;
-    if (onChanged !== 'fail' && onChanged !== 'replace') throw new UserError(`ingest: --on-changed "${onChanged}" must be fail or replace`);
-    const source = sourceFor(uri, flags.endpoint ?? config.s3Endpoint ?? process.env.AWS_ENDPOINT_URL);
-    log(`ingest: reading ${source.description}`);
-    const summary = await ingest(handle.pool, source, {
-        maxErrorRate,
-        onChangedFile: onChanged,
-        keepText: flags.keepText ?? config.ingest.keepText,
-        userIdHmacKey: config.ingest.userIdHmacKey,
-        progress: ingestProgress(log),
-    });
-    for (const line of formatIngestSummary(summary)) log(line);
-    return summary;
-}
 
 export function registerIngest(program: Command): void {
     program.command('ingest')
@@ -45,7 +15,7 @@ export function registerIngest(program: Command): void {
             const config = configFrom(program.opts());
             const uri = sourceArg ?? config.source;
             if (!uri) throw new UserError('ingest: no source given; pass a directory or s3://bucket/prefix, or set "source" in tokenmart.config.json');
-            const summary = await usingDatabase(config, (handle) => runIngest(handle, config, uri, flags));
+            const summary = await usingDatabase(config, (handle) => runIngest(handle, config, uri, flags, log));
             if (summary.filesFailed > 0) throw new UserError(`ingest: ${summary.filesFailed} file(s) not loaded (listed above as FAILED, and in ops.load_failures); fix them and rerun`);
         });
 }
