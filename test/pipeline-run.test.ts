@@ -12,6 +12,7 @@ import { tempDir } from './support/event-fixtures.js';
 import { copyModels } from './support/models-fixture.js';
 import { projectDir, runCli, startCli, waitForStderr } from './support/run-cli.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { FakeSlack } from './support/fake-slack.js';
 
 const require = createRequire(import.meta.url);
 
@@ -110,6 +111,35 @@ describe('tokenmart run', () => {
             const stages = await t.query('select stage, status from ops.run_stages order by finished_at');
             expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'build:success', 'test:blocked', 'report:blocked', 'notify:blocked']);
         } finally {
+            await t.drop();
+        }
+    }, 180_000);
+});
+
+describe('catch-up against Slack', () => {
+    it('a second weekly run for a delivered week posts nothing; a missed file is loaded by the next run', async () => {
+        const t = await createTestDatabase('run_catchup');
+        const slack = new FakeSlack();
+        await slack.start();
+        try {
+            const { dir, env } = fixture(t, 'catchup');
+            const slackEnv = { ...env, SLACK_BOT_TOKEN: slack.token, SLACK_API_URL: slack.url };
+            const first = await runCli(['run', '--weekly'], slackEnv);
+            expect(first.code).toBe(0);
+            expect(slack.messages).toHaveLength(1);
+            expect(slack.messages[0].text).toMatch(new RegExp(`^LLM spend week ${reportWeek}: \\$`));
+            expect(slack.messages[0].threadFiles.map((f) => f.title)).toEqual(['Daily spend, last 14 days', `Weekly LLM spend report ${reportWeek}`]);
+            // A file that arrived after the first run (a missed schedule): the next run loads it.
+            writeFileSync(join(dir, 'late-extra.jsonl'), JSON.stringify({ schema_version: 2, request_id: 'catchup_late', timestamp: `${yesterday}T12:00:00Z`, provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, status: 'ok', feature: 'support-chat' }) + '\n');
+            const second = await runCli(['run', '--weekly'], slackEnv);
+            expect(second.code).toBe(0);
+            expect(second.stderr).toMatch(/run: stage ingest success \(1 files loaded/);
+            expect(second.stderr).toMatch(/already_delivered/);
+            expect(slack.messages).toHaveLength(1);
+            const [late] = await t.query("select usage_date::text as d from marts.fct_requests where request_id = 'catchup_late'");
+            expect(late.d).toBe(yesterday);
+        } finally {
+            await slack.stop();
             await t.drop();
         }
     }, 180_000);
