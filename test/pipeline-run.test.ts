@@ -138,6 +138,12 @@ describe('catch-up against Slack', () => {
             expect(slack.messages).toHaveLength(1);
             const [late] = await t.query("select usage_date::text as d from marts.fct_requests where request_id = 'catchup_late'");
             expect(late.d).toBe(yesterday);
+            const status = await runCli(['status', '--json'], slackEnv);
+            expect(status.code).toBe(0);
+            const st = JSON.parse(status.stdout) as { runs: { status: string }[]; deliveries: { status: string; digest_id: string }[]; loads: { failures_7d: number } };
+            expect(st.runs.map((r) => r.status)).toEqual(['success', 'success']);
+            expect(st.deliveries).toEqual([expect.objectContaining({ status: 'complete', digest_id: `weekly:${reportWeek}:all:#llm-spend` })]);
+            expect(st.loads.failures_7d).toBe(0);
         } finally {
             await slack.stop();
             await t.drop();

@@ -9,6 +9,7 @@ import { registerPrices } from './commands/prices.js';
 import { registerReport } from './commands/report.js';
 import { registerDigest } from './commands/digest.js';
 import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
 import { UserError } from '../util/errors.js';
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; the README says so once.
@@ -28,6 +29,7 @@ registerPrices(program);
 registerReport(program);
 registerDigest(program);
 registerRun(program);
+registerStatus(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.
