@@ -19,6 +19,7 @@ export class QuarantineSpool {
     first: { readonly lineNo: number; readonly reason: string } | undefined;
     private dir: string | undefined;
     private out: WriteStream | undefined;
+    private error: Error | undefined;
 
     constructor(private readonly fileUri: string) {}
 
@@ -26,7 +27,11 @@ export class QuarantineSpool {
         if (!this.out) {
             this.dir = mkdtempSync(join(tmpdir(), 'tokenmart-quarantine-'));
             this.out = createWriteStream(join(this.dir, 'rows.copy'));
+            // Kept, not thrown from an event: a disk error fails the file at the next add or copy,
+            // and destroying the spool early (file rejected) must not crash the process.
+            this.out.on('error', (err) => (this.error ??= err));
         }
+        if (this.error) throw this.error;
         this.first ??= { lineNo, reason };
         this.count++;
         const text = line.toString('utf8', 0, Math.min(line.length, TEXT_LIMIT * 4)).slice(0, TEXT_LIMIT).replaceAll('\u0000', '');
@@ -37,8 +42,10 @@ export class QuarantineSpool {
     /** COPY the spooled lines into ops.quarantine under `fileId`, inside the caller's transaction. */
     async copyInto(client: PoolClient, fileId: string): Promise<void> {
         if (!this.out) return;
+        if (this.error) throw this.error;
         this.out.end();
         await once(this.out, 'finish');
+        if (this.error) throw this.error;
         const copy = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, reason, line_text) from stdin'));
         const prefix = `${fileId}\t`;
         let carry = '';

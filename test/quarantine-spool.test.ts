@@ -1,0 +1,20 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { QuarantineSpool } from '../pipelines/ingest/quarantine-spool.js';
+
+describe('quarantine spool', () => {
+    it('can be dropped with writes still in flight (a rejected file) without an unhandled stream error', async () => {
+        const spools = (() => readdirSync(tmpdir()).filter((d) => d.startsWith('tokenmart-quarantine-')).length);
+        const before = spools();
+        for (let i = 0; i < 20; i++) {
+            const spool = new QuarantineSpool('file:///x.jsonl');
+            await spool.add(1, 'invalid JSON', Buffer.from('garbage'));
+            expect(spool.count).toBe(1);
+            spool.dispose();
+        }
+        // Stream errors surface asynchronously; vitest fails the run on any that escapes.
+        await new Promise((r) => setTimeout(r, 200));
+        expect(spools()).toBe(before); // every temporary spool was removed
+    });
+});
