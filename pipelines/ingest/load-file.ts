@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { parseLine } from './parse-line.js';
@@ -98,8 +99,9 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         });
         let copyError: Error | undefined;
         copyDone.catch((err: Error) => (copyError = err)); // surfaced below, never as an unhandled rejection
+        let input: Readable | undefined;
         try {
-            const input = await file.open();
+            input = await file.open();
             for await (const batch of readLineBatches(input, stats)) {
                 let out = '';
                 for (let i = 0; i < batch.lines.length; i++) {
@@ -122,6 +124,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         } catch (err) {
             // Postgres refusing a row ends the COPY first and breaks our writes: report its reason.
             const refused = copyError;
+            input?.destroy(); // stop reading (and downloading) a file we will not load
             copy.destroy(err as Error);
             await copyDone.catch(() => undefined);
             if (refused) throw rejectedByPostgres(refused);
