@@ -12,6 +12,7 @@ import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
 import { azureTraceEvents, hasRealdata, mooncakeEvents } from './support/realdata.js';
 import { projectDir, runCli, startCli } from './support/run-cli.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { waitUntil } from './support/wait.js';
 
 const options: IngestOptions = { maxErrorRate: 0.05, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined };
 
@@ -67,14 +68,7 @@ describe('ingest: S3 through a real S3 protocol server', () => {
             stdio: 'ignore',
         });
         const client = createS3Client(endpoint);
-        for (let i = 0; i < 50; i++) {
-            try {
-                await client.send(new CreateBucketCommand({ Bucket: 'probe' }));
-                break;
-            } catch {
-                await new Promise((r) => setTimeout(r, 100));
-            }
-        }
+        await waitUntil(async () => (await client.send(new CreateBucketCommand({ Bucket: 'probe' })), true), 30_000, 100);
     });
     afterAll(() => {
         server?.kill();
@@ -115,22 +109,14 @@ describe('ingest: crash safety and the CLI', () => {
         const p = writeLog(dir, 'big.jsonl', jsonl(Array.from({ length: n }, (_, i) => event(i, { request_id: `kill_${i}` }))));
         const { child, done } = startCli(['ingest', dir], { DATABASE_URL: t.url });
         // Wait until the COPY of this file is under way on the server, then kill the loader hard.
-        let copying = false;
-        for (let i = 0; i < 300 && !copying; i++) {
-            const rows = await t.query("select 1 from pg_stat_progress_copy c join pg_database d on d.oid = c.datid where d.datname = current_database() and c.tuples_processed > 1000");
-            copying = rows.length > 0;
-            if (!copying) await new Promise((r) => setTimeout(r, 20));
-        }
+        const copying = await waitUntil(async () => (await t.query(
+            'select 1 from pg_stat_progress_copy c join pg_database d on d.oid = c.datid where d.datname = current_database() and c.tuples_processed > 1000')).length > 0);
         expect(copying).toBe(true);
         child.kill('SIGKILL');
         const killed = await done;
         expect(killed.signal).toBe('SIGKILL');
         // The server aborts the dead client's transaction: nothing of the file, no manifest row.
-        for (let i = 0; i < 100; i++) {
-            const busy = await t.query("select 1 from pg_stat_activity where datname = current_database() and query ilike 'copy raw.events%'");
-            if (!busy.length) break;
-            await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitUntil(async () => (await t.query("select 1 from pg_stat_activity where datname = current_database() and query ilike 'copy raw.events%'")).length === 0);
         const [before] = await t.query("select count(*)::int as n from raw.events where request_id like 'kill_%'");
         expect(before.n).toBe(0);
         const [m0] = await t.query('select count(*)::int as n from ops.load_manifest where source_uri = $1', [pathToFileURL(p).href]);

@@ -13,6 +13,7 @@ import { copyModels } from './support/models-fixture.js';
 import { projectDir, runCli, startCli, waitForStderr } from './support/run-cli.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { FakeSlack } from './support/fake-slack.js';
+import { waitUntil } from './support/wait.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,10 +21,10 @@ const yesterday = isoDay(Date.now() - 86_400_000);
 const reportWeek = lastCompleteWeek().label;
 
 /** A demo data set (small) in a directory of its own, and the env for a run on database `t`. */
-function fixture(t: TestDatabase, label: string) {
+function fixture(t: TestDatabase, label: string, scale = 0.1) {
     const dir = join(tempDir(label), 'logs');
     // Dates relative to today: a run checks freshness and reports the last complete week.
-    generateDemoLogs({ outDir: dir, endDate: yesterday, days: 16, seed: 3, scale: 0.1 });
+    generateDemoLogs({ outDir: dir, endDate: yesterday, days: 16, seed: 3, scale });
     const out = tempDir(`${label}-out`);
     const env = { DATABASE_URL: t.url, TOKENMART_SOURCE: dir, TOKENMART_OUTPUT_DIR: out, SLACK_BOT_TOKEN: '' };
     return { dir, out, env };
@@ -51,13 +52,11 @@ describe('tokenmart run', () => {
     });
 
     it('two concurrent runs: one works, the other exits 0 saying another run is in progress; results exactly once', async () => {
-        const { env, out } = fixture(a, 'concurrent');
+        // Enough data that the first run still holds the lock while the second starts up.
+        const { env, out } = fixture(a, 'concurrent', 0.4);
         const first = startCli(['run', '--weekly'], env);
         // Start the second once the first holds the lock (its run row exists).
-        for (let i = 0; i < 200; i++) {
-            if ((await a.query("select 1 from ops.runs where status = 'running'").catch(() => [])).length) break;
-            await new Promise((r) => setTimeout(r, 50));
-        }
+        expect(await waitUntil(async () => (await a.query("select 1 from ops.runs where status = 'running'")).length > 0)).toBe(true);
         const second = await runCli(['run', '--weekly'], env);
         const firstResult = await first.done;
         expect(firstResult.code).toBe(0);
@@ -75,13 +74,9 @@ describe('tokenmart run', () => {
 
     it('a run killed mid-way (SIGKILL) and rerun gives the same marts and deliveries as one clean run', async () => {
         const clean = await martFingerprint(a); // database a had one clean run of the same kind of data
-        const { env, out } = fixture(b, 'killed');
+        const { env, out } = fixture(b, 'killed', 0.4); // the same data as the clean run in database a
         const { child, done } = startCli(['run', '--weekly'], env);
-        for (let i = 0; i < 400; i++) {
-            const s = await b.query("select 1 from ops.run_stages where stage = 'ingest'").catch(() => []);
-            if (s.length) break;
-            await new Promise((r) => setTimeout(r, 25));
-        }
+        expect(await waitUntil(async () => (await b.query("select 1 from ops.run_stages where stage = 'ingest'")).length > 0)).toBe(true);
         child.kill('SIGKILL');
         expect((await done).signal).toBe('SIGKILL');
         const rerun = await runCli(['run', '--weekly'], env);
@@ -188,7 +183,7 @@ describe('tokenmart schedule', () => {
                 return 'ok';
             },
         }], 'UTC', (l) => lines.push(l));
-        await new Promise((r) => setTimeout(r, 4200));
+        await new Promise((r) => setTimeout(r, 5200));
         await scheduler.stop();
         expect(runs).toBeGreaterThanOrEqual(2);
         expect(maxActive).toBe(1);
