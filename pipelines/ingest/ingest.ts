@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { OnChangedFile } from '../config/config.js';
 import { emptyResult, loadFile, type FileResult, type LoadCounts } from './load-file.js';
 import { PiiScrubber, type RedactionKind } from './scrub-pii.js';
 import type { Source, SourceFile } from './sources/source.js';
-import { newReadStats, readLineBatches } from './read-lines.js';
 
 export interface IngestOptions {
     readonly maxErrorRate: number;
@@ -36,11 +35,11 @@ interface LiveManifest {
     modified_at: Date | null;
 }
 
+/** The same content id the loader records: SHA-256 of the raw bytes (no decompression needed). */
 async function localContentId(file: SourceFile): Promise<string> {
-    const stats = newReadStats();
-    // Hash the raw bytes only; the line split is a by-product we discard.
-    for await (const _ of readLineBatches(await file.open(), stats)) void _;
-    return `sha256:${stats.hash.digest('hex')}`;
+    const hash = createHash('sha256');
+    for await (const chunk of await file.open()) hash.update(chunk as Buffer);
+    return `sha256:${hash.digest('hex')}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { ReportDatabase } from '../mart-tables.js';
-import { addDays, isoWeekOf, type Week } from '../period.js';
+import { addDays, type Week } from '../period.js';
 
 export type DigestKind = 'daily' | 'weekly';
 
@@ -37,19 +37,18 @@ export function weeklyPeriod(week: Week): DigestPeriod {
     return { kind: 'weekly', label: week.label, start: week.start, end: week.end };
 }
 
-export { isoWeekOf };
-
 const d = (day: string) => sql`${day}::date`;
 
 export async function loadDigestData(db: Kysely<ReportDatabase>, period: DigestPeriod, team?: string): Promise<DigestData> {
-    const span = period.kind === 'daily' ? 1 : 7;
-    const baseStart = addDays(period.start, period.kind === 'daily' ? -7 : -7);
+    // The baseline: the 7 days before the period (daily: their average; weekly: the previous week).
+    const baseStart = addDays(period.start, -7);
+    const divisor = period.kind === 'daily' ? 7 : 1;
     const baseEnd = addDays(period.start, -1);
     const teamFilter = team ? sql`and team = ${team}` : sql``;
     const k = (await sql<{ spend: string; base: string; requests: string; unpriced: string }>`
         select
             coalesce(sum(cost_usd) filter (where usage_date between ${d(period.start)} and ${d(period.end)}), 0)::text as spend,
-            (coalesce(sum(cost_usd) filter (where usage_date between ${d(baseStart)} and ${d(baseEnd)}), 0) / ${period.kind === 'daily' ? 7 : 1})::text as base,
+            (coalesce(sum(cost_usd) filter (where usage_date between ${d(baseStart)} and ${d(baseEnd)}), 0) / ${divisor})::text as base,
             coalesce(sum(requests) filter (where usage_date between ${d(period.start)} and ${d(period.end)}), 0)::text as requests,
             coalesce(sum(unpriced_requests) filter (where usage_date between ${d(period.start)} and ${d(period.end)}), 0)::text as unpriced
         from marts.mart_daily_cost
@@ -68,12 +67,12 @@ export async function loadDigestData(db: Kysely<ReportDatabase>, period: DigestP
     const movers = (await sql<{ label: string; change: string; now: string }>`
         select team || ' · ' || feature || ' · ' || model as label,
             (coalesce(sum(cost_usd) filter (where usage_date between ${d(period.start)} and ${d(period.end)}), 0)
-             - coalesce(sum(cost_usd) filter (where usage_date between ${d(baseStart)} and ${d(baseEnd)}), 0) / ${period.kind === 'daily' ? 7 : 1})::text as change,
+             - coalesce(sum(cost_usd) filter (where usage_date between ${d(baseStart)} and ${d(baseEnd)}), 0) / ${divisor})::text as change,
             coalesce(sum(cost_usd) filter (where usage_date between ${d(period.start)} and ${d(period.end)}), 0)::text as now
         from marts.mart_daily_cost
         where usage_date between ${d(baseStart)} and ${d(period.end)} ${teamFilter}
         group by 1 order by abs(coalesce(sum(cost_usd) filter (where usage_date between ${d(period.start)} and ${d(period.end)}), 0)
-             - coalesce(sum(cost_usd) filter (where usage_date between ${d(baseStart)} and ${d(baseEnd)}), 0) / ${period.kind === 'daily' ? 7 : 1}) desc, 1
+             - coalesce(sum(cost_usd) filter (where usage_date between ${d(baseStart)} and ${d(baseEnd)}), 0) / ${divisor}) desc, 1
         limit 3
     `.execute(db)).rows;
     const latestRun = (await sql<{ run_id: string }>`select run_id from ops.test_results group by run_id order by max(tested_at) desc limit 1`.execute(db)).rows[0];
@@ -86,7 +85,6 @@ export async function loadDigestData(db: Kysely<ReportDatabase>, period: DigestP
         left join marts.mart_daily_cost as c on c.usage_date = g::date ${team ? sql`and c.team = ${team}` : sql``}
         group by 1 order by 1
     `.execute(db)).rows;
-    void span;
     return {
         period, team,
         spend: k.spend, baseline: k.base, baselineLabel: period.kind === 'daily' ? '7-day average' : 'previous week',

@@ -174,7 +174,7 @@ export async function loadWeeklyData(db: Kysely<ReportDatabase>, week: Week): Pr
     `.execute(db)).rows;
 
     return {
-        week, previous: { ...previous, label: '' }, trendStart,
+        week, previous, trendStart,
         kpis: {
             spend: kpi.spend, previousSpend: kpi.previous_spend, monthToDate: kpi.mtd, monthStart, requests: kpi.requests,
             unpricedRequests: kpi.unpriced, cacheHitSavings: kpi.hit_savings, cacheReadSavings: kpi.read_savings,
