@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../pipelines/config/config.js';
 import { closeDatabase, openDatabase } from '../pipelines/db/connect.js';
 import { migrateToLatest } from '../pipelines/db/migrate.js';
@@ -22,7 +22,9 @@ async function loadDay(pool: pg.Pool, day: number): Promise<void> {
         await client.query('begin');
         const { rows } = await client.query<{ file_id: string }>(
             `insert into ops.load_manifest (load_id, source_uri, content_id, size_bytes, lines_total, rows_loaded, rows_quarantined, blank_lines, duplicate_rows, unknown_version_rows)
-             values (gen_random_uuid(), $1, 'bench', 0, $2, $2, 0, 0, 0, 0) returning file_id`, [`bench://day/${date}`, perDay]);
+             values (gen_random_uuid(), $1, 'bench', 0, $2, $2, 0, 0, 0, 0) returning file_id`,
+            [`bench://day/${date}`, perDay],
+        );
         const fileId = rows[0].file_id;
         await client.query(
             `insert into raw.events (file_id, line_no, schema_version, request_id, event_at, provider, model, input_tokens, output_tokens, status,
@@ -38,7 +40,9 @@ async function loadDay(pool: pg.Pool, day: number): Promise<void> {
                     case when g % 9 = 0 then 1 when g % 13 = 0 then -1 end,
                     case when g % 5 = 0 then jsonb_build_object('relevance', (g % 100) / 100.0) end,
                     case when g % 50 = 0 then 'timeout' end
-             from generate_series(1, $3) as g`, [fileId, date, perDay]);
+             from generate_series(1, $3) as g`,
+            [fileId, date, perDay],
+        );
         await client.query(`insert into ops.dirty_days (usage_date, file_id) values ($1, $2)`, [date, fileId]);
         await client.query('commit');
     } finally {

@@ -29,16 +29,37 @@ function generate(): void {
             const spec = FEATURES[id % FEATURES.length];
             const m = spec.models[id % spec.models.length];
             const input = Math.round(rng.logNormal(spec.inputMedian, 0.5));
-            lines.push(JSON.stringify({
-                schema_version: 2, request_id: `bench_${id}`, timestamp: new Date(Date.UTC(2026, 9, 1) + id * 2500).toISOString(),
-                provider: m.provider, model: m.model, operation: 'chat', session_id: `s_${id % 5000}`, user_id: `user_${id % 900}`,
-                team: spec.team, feature: spec.feature, tenant: 'acme', environment: 'production', prompt_version: 'v1',
-                input_tokens: input, output_tokens: 200, cache_read_tokens: Math.floor(input / 3), reasoning_tokens: 50,
-                service_tier: 'standard', latency_ms: Math.round(rng.logNormal(900, 0.5)), time_to_first_token_ms: 200, status: 'ok',
-                retry_attempt: 0, cache_hit: false, feedback: id % 9 === 0 ? 1 : null, tags: { channel: 'web' },
-            }));
+            lines.push(
+                JSON.stringify({
+                    schema_version: 2,
+                    request_id: `bench_${id}`,
+                    timestamp: new Date(Date.UTC(2026, 9, 1) + id * 2500).toISOString(),
+                    provider: m.provider,
+                    model: m.model,
+                    operation: 'chat',
+                    session_id: `s_${id % 5000}`,
+                    user_id: `user_${id % 900}`,
+                    team: spec.team,
+                    feature: spec.feature,
+                    tenant: 'acme',
+                    environment: 'production',
+                    prompt_version: 'v1',
+                    input_tokens: input,
+                    output_tokens: 200,
+                    cache_read_tokens: Math.floor(input / 3),
+                    reasoning_tokens: 50,
+                    service_tier: 'standard',
+                    latency_ms: Math.round(rng.logNormal(900, 0.5)),
+                    time_to_first_token_ms: 200,
+                    status: 'ok',
+                    retry_attempt: 0,
+                    cache_hit: false,
+                    feedback: id % 9 === 0 ? 1 : null,
+                    tags: { channel: 'web' },
+                }),
+            );
         }
-        writeFileSync(join(dir, `part-${String(f).padStart(2, '0')}.jsonl.gz`), gzipSync(lines.join('\n') + '\n', { level: 1 }));
+        writeFileSync(join(dir, `part-${String(f).padStart(2, '0')}.jsonl.gz`), gzipSync(`${lines.join('\n')}\n`, { level: 1 }));
     }
 }
 

@@ -18,7 +18,9 @@ import { tmpdir } from 'node:os';
 const handle = await openDatabase(loadConfig(), (l) => console.error(l));
 await migrateToLatest(handle.db);
 const db = handle.db as unknown as Kysely<ReportDatabase>;
-const [{ n }] = (await handle.pool.query("select count(*)::int as n from information_schema.tables where table_schema = 'marts' and table_name = 'mart_daily_cost'")).rows;
+const [{ n }] = (
+    await handle.pool.query("select count(*)::int as n from information_schema.tables where table_schema = 'marts' and table_name = 'mart_daily_cost'")
+).rows;
 if (!n) throw new Error('bench:report: no marts; run `npm run demo` first');
 const week = lastCompleteWeek();
 const out = join(tmpdir(), 'tokenmart-bench-report');
@@ -34,7 +36,17 @@ const digest: number[] = [];
 for (let i = 0; i < runs; i++) {
     html.push(await time(() => writeWeeklyReport(db, week, out, undefined)));
     pdf.push(await time(() => usingBrowser((b) => writeWeeklyReport(db, week, out, b))));
-    digest.push(await time(() => sendDigests(handle.pool, db, { period: dailyPeriod(week.end), targets: [{ channel: '#bench' }], client: undefined, outDir: out, log: () => undefined })));
+    digest.push(
+        await time(() =>
+            sendDigests(handle.pool, db, {
+                period: dailyPeriod(week.end),
+                targets: [{ channel: '#bench' }],
+                client: undefined,
+                outDir: out,
+                log: () => undefined,
+            }),
+        ),
+    );
 }
 await closeDatabase(handle);
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

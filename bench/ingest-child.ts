@@ -58,4 +58,4 @@ async function tokenmartIngest(): Promise<number> {
 const started = process.hrtime.bigint();
 const rows = mode === 'copy' ? await plainCopy() : await tokenmartIngest();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-process.stdout.write(JSON.stringify({ mode, rows, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+process.stdout.write(`${JSON.stringify({ mode, rows, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);

@@ -18,7 +18,7 @@ export function fromUnits(units: bigint): string {
     const abs = negative ? -units : units;
     const int = abs / SCALE;
     const frac = (abs % SCALE).toString().padStart(12, '0').replace(/0+$/, '');
-    return `${negative ? '-' : ''}${int}${frac ? '.' + frac : ''}`;
+    return `${negative ? '-' : ''}${int}${frac ? `.${frac}` : ''}`;
 }
 
 export function sumDecimals(values: readonly (string | null | undefined)[]): string {
@@ -92,7 +92,9 @@ export function formatSignedPercent(ratio: number | null): string {
 }
 
 export function formatInt(n: string | number | bigint): string {
-    return BigInt(typeof n === 'number' ? Math.round(n) : n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    return BigInt(typeof n === 'number' ? Math.round(n) : n)
+        .toString()
+        .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export function formatMs(ms: number | null): string {

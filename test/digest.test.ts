@@ -37,10 +37,15 @@ afterEach(async () => {
     await slack.stop();
 });
 
-const send = (period = dailyPeriod('2026-11-22'), opts: { pdf?: boolean; token?: string } = {}) => sendDigests(t.handle.pool, db, {
-    period, targets: [{ channel: '#llm-spend' }], client: createSlackClient(opts.token ?? slack.token, slack.url), outDir: out,
-    pdfPath: opts.pdf ? pdfPath : undefined, log: () => undefined,
-});
+const send = (period = dailyPeriod('2026-11-22'), opts: { pdf?: boolean; token?: string } = {}) =>
+    sendDigests(t.handle.pool, db, {
+        period,
+        targets: [{ channel: '#llm-spend' }],
+        client: createSlackClient(opts.token ?? slack.token, slack.url),
+        outDir: out,
+        pdfPath: opts.pdf ? pdfPath : undefined,
+        log: () => undefined,
+    });
 
 describe('digest: exactly once against a Slack Web API peer', () => {
     it('posts one message with the figures, the chart (and the PDF, weekly) in its thread; a rerun posts nothing', async () => {
@@ -48,7 +53,9 @@ describe('digest: exactly once against a Slack Web API peer', () => {
         expect(first.outcome.status).toBe('delivered');
         expect(slack.messages).toHaveLength(1);
         const msg = slack.messages[0];
-        const [k] = await t.query(`select sum(cost_usd) as s, sum(requests)::int as n from marts.mart_daily_cost where usage_date between '2026-11-16' and '2026-11-22'`);
+        const [k] = await t.query(
+            `select sum(cost_usd) as s, sum(requests)::int as n from marts.mart_daily_cost where usage_date between '2026-11-16' and '2026-11-22'`,
+        );
         const spend = `$${Number(k.s).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
         expect(msg.text).toContain(`LLM spend week 2026-W47: ${spend}`);
         expect(msg.text).toContain(`${k.n.toLocaleString('en-US')} requests`);
@@ -109,7 +116,10 @@ describe('digest: exactly once against a Slack Web API peer', () => {
 
     it('Slack errors are one line with the fix, and nothing is marked delivered', async () => {
         const [auth] = await send(dailyPeriod('2026-11-22'), { token: 'xoxb-wrong' });
-        expect(auth.outcome).toMatchObject({ status: 'failed', error: expect.stringMatching(/^Slack rejected the token \(invalid_auth\); set SLACK_BOT_TOKEN/) });
+        expect(auth.outcome).toMatchObject({
+            status: 'failed',
+            error: expect.stringMatching(/^Slack rejected the token \(invalid_auth\); set SLACK_BOT_TOKEN/),
+        });
         slack.errorNext.set('chat.postMessage', 'not_in_channel');
         const [nic] = await send();
         expect(nic.outcome).toMatchObject({ status: 'failed', error: expect.stringMatching(/not in #llm-spend \(not_in_channel\); invite it/) });
@@ -121,10 +131,21 @@ describe('digest: exactly once against a Slack Web API peer', () => {
         expect(slack.messages).toHaveLength(1);
     });
 
-    it('routes per-team digests to team channels (teams seed, overridden by config) with only that team\'s numbers', async () => {
+    it("routes per-team digests to team channels (teams seed, overridden by config) with only that team's numbers", async () => {
         const targets = [{ channel: '#llm-spend' }, ...(await teamTargets(t.handle.pool, { search: 'C0SEARCH' }))];
-        expect(targets).toEqual([{ channel: '#llm-spend' }, { team: 'platform', channel: '#platform-llm-spend' }, { team: 'search', channel: 'C0SEARCH' }, { team: 'support', channel: '#support-llm-spend' }]);
-        const sent = await sendDigests(t.handle.pool, db, { period: dailyPeriod('2026-11-22'), targets, client: createSlackClient(slack.token, slack.url), outDir: out, log: () => undefined });
+        expect(targets).toEqual([
+            { channel: '#llm-spend' },
+            { team: 'platform', channel: '#platform-llm-spend' },
+            { team: 'search', channel: 'C0SEARCH' },
+            { team: 'support', channel: '#support-llm-spend' },
+        ]);
+        const sent = await sendDigests(t.handle.pool, db, {
+            period: dailyPeriod('2026-11-22'),
+            targets,
+            client: createSlackClient(slack.token, slack.url),
+            outDir: out,
+            log: () => undefined,
+        });
         expect(sent.map((s) => s.outcome.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
         const byChannel = Object.fromEntries(slack.messages.map((m) => [m.channel, m.text]));
         const [support] = await t.query(`select sum(cost_usd) as s from marts.mart_daily_cost where usage_date = '2026-11-22' and team = 'support'`);

@@ -52,7 +52,7 @@ describe.runIf(hasRealdata)('ingest: real public traces', () => {
         expect(sums.input).toBe(String(code.reduce((a, e) => a + (e.input_tokens as number), 0)));
         expect(sums.output).toBe(String(code.reduce((a, e) => a + (e.output_tokens as number), 0)));
         const [first] = await t.query("select event_at from raw.events where request_id = 'azure_code_0'");
-        expect((first.event_at as Date).toISOString()).toBe('2023-11-16T18:17:03.979Z') // the file's first row, 18:17:03.9799600 with no zone;
+        expect((first.event_at as Date).toISOString()).toBe('2023-11-16T18:17:03.979Z'); // the file's first row, 18:17:03.9799600 with no zone;
     });
 });
 
@@ -62,13 +62,35 @@ describe('ingest: S3 through a real S3 protocol server', () => {
     beforeAll(async () => {
         const port = await freePort();
         endpoint = `http://127.0.0.1:${port}`;
-        server = spawn(process.execPath, [join(projectDir, 'node_modules/s3rver/bin/s3rver.js'), '-d', tempDir('s3rver'), '-a', '127.0.0.1', '-p', String(port), '-s', '--configure-bucket', 'logs'], {
-            // s3rver's ListObjectsV2 continuation tokens need the legacy OpenSSL provider on Node 17+.
-            env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
-            stdio: 'ignore',
-        });
+        server = spawn(
+            process.execPath,
+            [
+                join(projectDir, 'node_modules/s3rver/bin/s3rver.js'),
+                '-d',
+                tempDir('s3rver'),
+                '-a',
+                '127.0.0.1',
+                '-p',
+                String(port),
+                '-s',
+                '--configure-bucket',
+                'logs',
+            ],
+            {
+                // s3rver's ListObjectsV2 continuation tokens need the legacy OpenSSL provider on Node 17+.
+                env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
+                stdio: 'ignore',
+            },
+        );
         const client = createS3Client(endpoint);
-        await waitUntil(async () => (await client.send(new CreateBucketCommand({ Bucket: 'probe' })), true), 30_000, 100);
+        await waitUntil(
+            async () => {
+                await client.send(new CreateBucketCommand({ Bucket: 'probe' }));
+                return true;
+            },
+            30_000,
+            100,
+        );
     });
     afterAll(() => {
         server?.kill();
@@ -96,7 +118,11 @@ describe('ingest: S3 through a real S3 protocol server', () => {
     });
 
     it('fails fast with one line when the bucket does not exist', async () => {
-        const r = await runCli(['ingest', 's3://no-such-bucket/x', '--endpoint', endpoint], { DATABASE_URL: t.url, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+        const r = await runCli(['ingest', 's3://no-such-bucket/x', '--endpoint', endpoint], {
+            DATABASE_URL: t.url,
+            AWS_ACCESS_KEY_ID: 'S3RVER',
+            AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        });
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/^tokenmart: ingest: S3 bucket no-such-bucket: NoSuchBucket: .*check the bucket name$/m);
     });
@@ -109,14 +135,22 @@ describe('ingest: crash safety and the CLI', () => {
         const p = writeLog(dir, 'big.jsonl', jsonl(Array.from({ length: n }, (_, i) => event(i, { request_id: `kill_${i}` }))));
         const { child, done } = startCli(['ingest', dir], { DATABASE_URL: t.url });
         // Wait until the COPY of this file is under way on the server, then kill the loader hard.
-        const copying = await waitUntil(async () => (await t.query(
-            'select 1 from pg_stat_progress_copy c join pg_database d on d.oid = c.datid where d.datname = current_database() and c.tuples_processed > 1000')).length > 0);
+        const copying = await waitUntil(
+            async () =>
+                (
+                    await t.query(
+                        'select 1 from pg_stat_progress_copy c join pg_database d on d.oid = c.datid where d.datname = current_database() and c.tuples_processed > 1000',
+                    )
+                ).length > 0,
+        );
         expect(copying).toBe(true);
         child.kill('SIGKILL');
         const killed = await done;
         expect(killed.signal).toBe('SIGKILL');
         // The server aborts the dead client's transaction: nothing of the file, no manifest row.
-        await waitUntil(async () => (await t.query("select 1 from pg_stat_activity where datname = current_database() and query ilike 'copy raw.events%'")).length === 0);
+        await waitUntil(
+            async () => (await t.query("select 1 from pg_stat_activity where datname = current_database() and query ilike 'copy raw.events%'")).length === 0,
+        );
         const [before] = await t.query("select count(*)::int as n from raw.events where request_id like 'kill_%'");
         expect(before.n).toBe(0);
         const [m0] = await t.query('select count(*)::int as n from ops.load_manifest where source_uri = $1', [pathToFileURL(p).href]);

@@ -19,7 +19,10 @@ afterAll(async () => {
 });
 
 async function rowsOf(path: string): Promise<number> {
-    const [r] = await t.query(`select count(*)::int as n from raw.events e join ops.load_manifest m using (file_id) where m.source_uri = $1 and m.status = 'loaded'`, [pathToFileURL(path).href]);
+    const [r] = await t.query(
+        `select count(*)::int as n from raw.events e join ops.load_manifest m using (file_id) where m.source_uri = $1 and m.status = 'loaded'`,
+        [pathToFileURL(path).href],
+    );
     return r.n;
 }
 
@@ -94,8 +97,8 @@ describe('ingest: bad lines are quarantined with file, line and reason', () => {
     it('quarantines every kind of bad line, normalises BOM and CRLF, counts blanks: the identity holds', async () => {
         const dir = tempDir('bad');
         const lines = [
-            '\uFEFF' + JSON.stringify(event(1, { request_id: 'bad_ok_bom' })), // 1: BOM: loaded
-            JSON.stringify(event(2, { request_id: 'bad_ok_crlf' })) + '\r', // 2: CRLF: loaded
+            `\uFEFF${JSON.stringify(event(1, { request_id: 'bad_ok_bom' }))}`, // 1: BOM: loaded
+            `${JSON.stringify(event(2, { request_id: 'bad_ok_crlf' }))}\r`, // 2: CRLF: loaded
             '', // 3: blank
             '   ', // 4: blank (whitespace)
             '{"schema_version":1,"request_id":', // 5: invalid JSON
@@ -133,16 +136,25 @@ describe('ingest: bad lines are quarantined with file, line and reason', () => {
         expect(reasons[13]).toMatch(/NUL/);
         expect(q[0].line_text).toBe('{"schema_version":1,"request_id":');
         const loaded = await t.query('select request_id, line_no from raw.events where file_id = $1 order by line_no', [f.fileId]);
-        expect(loaded).toEqual([{ request_id: 'bad_ok_bom', line_no: 1 }, { request_id: 'bad_ok_crlf', line_no: 2 }, { request_id: 'bad_ok_last', line_no: 14 }]);
+        expect(loaded).toEqual([
+            { request_id: 'bad_ok_bom', line_no: 1 },
+            { request_id: 'bad_ok_crlf', line_no: 2 },
+            { request_id: 'bad_ok_last', line_no: 14 },
+        ]);
     });
 
     it('spools many quarantined lines (not held in memory) and stores every one with its line number', async () => {
         const dir = tempDir('spool');
-        const lines = Array.from({ length: 60_000 }, (_, i) => (i % 3 === 0 ? `{"broken": ${i}, "pad": "${'x'.repeat(200)}"` : JSON.stringify(event(i, { request_id: `spool_${i}` }))));
+        const lines = Array.from({ length: 60_000 }, (_, i) =>
+            i % 3 === 0 ? `{"broken": ${i}, "pad": "${'x'.repeat(200)}"` : JSON.stringify(event(i, { request_id: `spool_${i}` })),
+        );
         writeLog(dir, 'spool.jsonl.gz', jsonl(lines));
         const s = await ingest(t.handle.pool, localSource(dir), { ...options, maxErrorRate: 0.5 });
         expect(s.files[0]).toMatchObject({ status: 'loaded', rowsLoaded: 40_000, rowsQuarantined: 20_000, linesTotal: 60_000 });
-        const [q] = await t.query('select count(*)::int as n, min(line_no) as first, max(line_no) as last, count(distinct line_no)::int as d from ops.quarantine where file_id = $1', [s.files[0].fileId]);
+        const [q] = await t.query(
+            'select count(*)::int as n, min(line_no) as first, max(line_no) as last, count(distinct line_no)::int as d from ops.quarantine where file_id = $1',
+            [s.files[0].fileId],
+        );
         expect(q).toEqual({ n: 20_000, first: 1, last: 59_998, d: 20_000 });
     });
 
@@ -156,7 +168,9 @@ describe('ingest: bad lines are quarantined with file, line and reason', () => {
             writeLog(dir, 'b.jsonl', jsonl([event(3, { request_id: 'pgr_3' })]));
             const s = await ingest(d.handle.pool, localSource(dir), options);
             expect(s.files.map((f) => f.status)).toEqual(['failed', 'loaded']);
-            expect(s.files[0].reason).toMatch(/^Postgres rejected a row \(new row for relation "events" violates check constraint "input_below_1m".*nothing of the file was loaded/);
+            expect(s.files[0].reason).toMatch(
+                /^Postgres rejected a row \(new row for relation "events" violates check constraint "input_below_1m".*nothing of the file was loaded/,
+            );
             const rows = await d.query('select request_id from raw.events order by 1');
             expect(rows.map((r) => r.request_id)).toEqual(['pgr_3']);
         } finally {
@@ -181,14 +195,28 @@ describe('ingest: schema versions, duplicates, PII', () => {
         const dir = tempDir('versions');
         writeLog(dir, 'v1.jsonl', jsonl([event(1, { request_id: 'ver_1', custom_field: 'kept' })]));
         writeLog(dir, 'v2.jsonl', jsonl([event(2, { request_id: 'ver_2', schema_version: 2, user_satisfaction_score: 4 })]));
-        writeLog(dir, 'v2-bad.jsonl', jsonl([event(3, { request_id: 'ver_2_bad', schema_version: 2, user_satisfaction_score: 9 }), event(4, { request_id: 'ver_2_ok', schema_version: 2 })]));
+        writeLog(
+            dir,
+            'v2-bad.jsonl',
+            jsonl([
+                event(3, { request_id: 'ver_2_bad', schema_version: 2, user_satisfaction_score: 9 }),
+                event(4, { request_id: 'ver_2_ok', schema_version: 2 }),
+            ]),
+        );
         writeLog(dir, 'v3.jsonl', jsonl([event(5, { request_id: 'ver_3', schema_version: 3, region: 'eu' })]));
         const s = await ingest(t.handle.pool, localSource(dir), options);
         expect(s.rowsLoaded).toBe(4);
         expect(s.rowsQuarantined).toBe(1);
         expect(s.unknownVersionRows).toBe(1);
-        const rows = await t.query("select request_id, schema_version, user_satisfaction_score, extras from raw.events where request_id like 'ver_%' order by request_id");
-        expect(rows.map((r) => [r.request_id, r.schema_version])).toEqual([['ver_1', 1], ['ver_2', 2], ['ver_2_ok', 2], ['ver_3', 3]]);
+        const rows = await t.query(
+            "select request_id, schema_version, user_satisfaction_score, extras from raw.events where request_id like 'ver_%' order by request_id",
+        );
+        expect(rows.map((r) => [r.request_id, r.schema_version])).toEqual([
+            ['ver_1', 1],
+            ['ver_2', 2],
+            ['ver_2_ok', 2],
+            ['ver_3', 3],
+        ]);
         expect(rows[0].extras).toEqual({ custom_field: 'kept' });
         expect(rows[1].user_satisfaction_score).toBe(4);
         expect(rows[3].extras).toEqual({ region: 'eu' });
@@ -209,7 +237,15 @@ describe('ingest: schema versions, duplicates, PII', () => {
 
     it('scrubs PII before it lands: no email, key, card, phone or IP survives in any raw column', async () => {
         const dir = tempDir('pii');
-        const secrets = ['jane.doe@example.com', 'sk-proj-AbCdEfGhIjKlMnOpQrStUv123456', 'AKIAIOSFODNN7EXAMPLE', 'xoxb-1234567890-abcdefghij', '4111 1111 1111 1111', '+1 415 555 0134', '192.168.10.44'];
+        const secrets = [
+            'jane.doe@example.com',
+            'sk-proj-AbCdEfGhIjKlMnOpQrStUv123456',
+            'AKIAIOSFODNN7EXAMPLE',
+            'xoxb-1234567890-abcdefghij',
+            '4111 1111 1111 1111',
+            '+1 415 555 0134',
+            '192.168.10.44',
+        ];
         const ev = event(1, {
             request_id: 'pii_1',
             prompt_text: `my email is ${secrets[0]}`,

@@ -14,16 +14,33 @@ import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ingestOptions = { maxErrorRate: 0.05, onChangedFile: 'replace' as const, keepText: false, userIdHmacKey: undefined };
-const MARTS = ['staging.stg_events', 'marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_team_cost', 'marts.mart_daily_usage', 'marts.mart_daily_quality'];
+const MARTS = [
+    'staging.stg_events',
+    'marts.fct_requests',
+    'marts.mart_daily_cost',
+    'marts.mart_daily_team_cost',
+    'marts.mart_daily_usage',
+    'marts.mart_daily_quality',
+];
 
 function dayEvents(day: string, from: number, n: number, extra: Record<string, unknown> = {}): Record<string, unknown>[] {
-    return Array.from({ length: n }, (_, i) => event(from + i, {
-        request_id: `r_${from + i}`, timestamp: `${day}T${String(8 + (i % 12)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00Z`,
-        model: i % 3 ? 'gpt-4o-mini' : 'claude-haiku-4-5', provider: i % 3 ? 'openai' : 'anthropic', feature: i % 2 ? 'support-chat' : 'code-review',
-        latency_ms: 100 + i * 7, user_id: `u_${i % 13}`, session_id: `s_${i % 5}`, feedback: i % 4 === 0 ? 1 : i % 4 === 1 ? -1 : null,
-        eval_scores: i % 5 === 0 ? { relevance: 0.5 + (i % 7) / 20 } : null, status: i % 17 === 0 ? 'error' : 'ok', error_type: i % 17 === 0 ? 'timeout' : null,
-        ...extra,
-    }));
+    return Array.from({ length: n }, (_, i) =>
+        event(from + i, {
+            request_id: `r_${from + i}`,
+            timestamp: `${day}T${String(8 + (i % 12)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00Z`,
+            model: i % 3 ? 'gpt-4o-mini' : 'claude-haiku-4-5',
+            provider: i % 3 ? 'openai' : 'anthropic',
+            feature: i % 2 ? 'support-chat' : 'code-review',
+            latency_ms: 100 + i * 7,
+            user_id: `u_${i % 13}`,
+            session_id: `s_${i % 5}`,
+            feedback: i % 4 === 0 ? 1 : i % 4 === 1 ? -1 : null,
+            eval_scores: i % 5 === 0 ? { relevance: 0.5 + (i % 7) / 20 } : null,
+            status: i % 17 === 0 ? 'error' : 'ok',
+            error_type: i % 17 === 0 ? 'timeout' : null,
+            ...extra,
+        }),
+    );
 }
 
 const failing = (run: TestRun) => run.results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => r.name);
@@ -59,12 +76,16 @@ describe('models: incremental builds', () => {
 
         // Late events for day 1, a new day 4, and duplicates of day-2 and day-3 requests (one with
         // a different timestamp, landing on another day: it must still lose to the first copy).
-        writeLog(dir, 'late.jsonl', jsonl([
-            ...dayEvents('2026-11-01', 5000, 30),
-            ...dayEvents('2026-11-04', 6000, 50),
-            ...dayEvents('2026-11-02', 1000, 10),
-            event(1, { request_id: 'r_2005', timestamp: '2026-11-04T23:00:00Z', input_tokens: 999_999 }),
-        ]));
+        writeLog(
+            dir,
+            'late.jsonl',
+            jsonl([
+                ...dayEvents('2026-11-01', 5000, 30),
+                ...dayEvents('2026-11-04', 6000, 50),
+                ...dayEvents('2026-11-02', 1000, 10),
+                event(1, { request_id: 'r_2005', timestamp: '2026-11-04T23:00:00Z', input_tokens: 999_999 }),
+            ]),
+        );
         await ingest(t.handle.pool, localSource(dir), ingestOptions);
         const incr = await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
         expect(incr.build.ok).toBe(true);
@@ -79,7 +100,7 @@ describe('models: incremental builds', () => {
         const full = await seedBuildTest(t.handle.pool, loaded, { fullRefresh: true, log: () => undefined });
         expect(full.build.results.find((r) => r.id === 'marts.fct_requests')!.mode).toBe('full');
         expect(await snapshot(t)).toEqual(afterIncremental);
-        const [c] = await t.query("select count(*)::int as n from marts.fct_requests");
+        const [c] = await t.query('select count(*)::int as n from marts.fct_requests');
         expect(c.n).toBe(120 * 3 + 30 + 50);
         const [dup] = await t.query("select input_tokens::int as i, usage_date::text as d from marts.fct_requests where request_id = 'r_2005'");
         expect(dup).toEqual({ i: 2005 + 1000, d: '2026-11-03' });
@@ -89,7 +110,9 @@ describe('models: incremental builds', () => {
         const out = tempDir('docs');
         await seedBuildTest(t.handle.pool, await loadModels(), { log: () => undefined });
         const docs = await writeDocs(t.handle.pool, await loadModels(), out);
-        const manifest = JSON.parse(readFileSync(docs.manifest, 'utf8')) as { relations: { id: string; upstream: string[]; downstream: string[]; columns: { name: string; type: string; description: string }[] }[] };
+        const manifest = JSON.parse(readFileSync(docs.manifest, 'utf8')) as {
+            relations: { id: string; upstream: string[]; downstream: string[]; columns: { name: string; type: string; description: string }[] }[];
+        };
         const byId = Object.fromEntries(manifest.relations.map((r) => [r.id, r]));
         const project = loadProject();
         for (const m of project.models) expect(byId[m.id], m.id).toBeDefined();
@@ -120,7 +143,9 @@ describe('models: incremental builds', () => {
 
     it('merges dirty days and lookback into contiguous ranges', () => {
         expect(dayRanges(['2026-11-05', '2026-11-01', '2026-11-02'], 0)).toEqual([
-            { start: '2026-11-01', end: '2026-11-03' }, { start: '2026-11-05', end: '2026-11-06' }]);
+            { start: '2026-11-01', end: '2026-11-03' },
+            { start: '2026-11-05', end: '2026-11-06' },
+        ]);
         expect(dayRanges(['2026-11-05', '2026-11-02'], 2)).toEqual([{ start: '2026-10-31', end: '2026-11-06' }]);
     });
 });
@@ -159,7 +184,9 @@ describe('models: the engine', () => {
 
     it('names the file of a cycle, an unknown reference and unparseable SQL', async () => {
         const cycle = fixtureProject({ 'staging/a.sql': 'select * from staging.b', 'staging/b.sql': 'select * from staging.a' });
-        await expect(buildDag(loadProject(cycle))).rejects.toThrow(/models: .*staging\/(a|b)\.sql: dependency cycle staging\.(a|b) -> staging\.(a|b) -> staging\.(a|b)/);
+        await expect(buildDag(loadProject(cycle))).rejects.toThrow(
+            /models: .*staging\/(a|b)\.sql: dependency cycle staging\.(a|b) -> staging\.(a|b) -> staging\.(a|b)/,
+        );
         const unknown = fixtureProject({ 'staging/a.sql': 'select * from staging.nope' });
         await expect(buildDag(loadProject(unknown))).rejects.toThrow(/staging\/a\.sql: reads staging\.nope, which is no model, seed or source/);
         const bad = fixtureProject({ 'staging/a.sql': 'select 1 as x\nfrom\nwhere' });
@@ -236,16 +263,16 @@ models:
                        select max(file_id), 1, 1, 'old', now() - interval '5 hours', 'openai', 'gpt-4o', 1, 1, 'ok' from ops.load_manifest`);
         const run = await runDataTests(t.handle.pool, project);
         const by = Object.fromEntries(run.results.map((r) => [r.name, r]));
-        expect(by['not_null__staging_people__id']).toMatchObject({ status: 'fail', failures: 1 });
-        expect(by['unique__staging_people__id']).toMatchObject({ status: 'fail', failures: 1 });
-        expect(by['unique__staging_people__id'].sample[0]).toMatchObject({ id: 1, duplicate_count: '2' });
-        expect(by['accepted_values__staging_people__colour']).toMatchObject({ status: 'fail', failures: 1 });
-        expect(by['accepted_values__staging_people__colour'].sample[0]).toMatchObject({ value: 'pink' });
-        expect(by['relationships__staging_people__team_id']).toMatchObject({ status: 'warn', failures: 1, severity: 'warn' });
-        expect(by['no_pink']).toMatchObject({ status: 'fail', failures: 1 });
-        expect(by['unique__staging_people__name']).toMatchObject({ status: 'pass', failures: 0 });
-        expect(by['freshness__raw_events']).toMatchObject({ status: 'fail' });
-        expect(by['freshness__raw_events'].message).toMatch(/h old; warn after 1 h, error after 2 h/);
+        expect(by.not_null__staging_people__id).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by.unique__staging_people__id).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by.unique__staging_people__id.sample[0]).toMatchObject({ id: 1, duplicate_count: '2' });
+        expect(by.accepted_values__staging_people__colour).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by.accepted_values__staging_people__colour.sample[0]).toMatchObject({ value: 'pink' });
+        expect(by.relationships__staging_people__team_id).toMatchObject({ status: 'warn', failures: 1, severity: 'warn' });
+        expect(by.no_pink).toMatchObject({ status: 'fail', failures: 1 });
+        expect(by.unique__staging_people__name).toMatchObject({ status: 'pass', failures: 0 });
+        expect(by.freshness__raw_events).toMatchObject({ status: 'fail' });
+        expect(by.freshness__raw_events.message).toMatch(/h old; warn after 1 h, error after 2 h/);
         expect(run.ok).toBe(false);
         const [rec] = await t.query('select count(*)::int as n from ops.test_results where run_id = $1', [run.runId]);
         expect(rec.n).toBe(run.results.length);

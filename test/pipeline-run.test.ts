@@ -94,7 +94,13 @@ describe('tokenmart run', () => {
             const models = copyModels('blocked');
             // A data test that fails: a team with no cost center would break finance's allocation.
             const yml = join(models, 'marts', '_marts.yml');
-            writeFileSync(yml, readFileSync(yml, 'utf8').replace('  - name: mart_daily_team_cost\n', "  - name: mart_daily_team_cost\n    columns:\n      - name: team\n        tests: [{ accepted_values: { values: [support, search, growth] } }]\n"));
+            writeFileSync(
+                yml,
+                readFileSync(yml, 'utf8').replace(
+                    '  - name: mart_daily_team_cost\n',
+                    '  - name: mart_daily_team_cost\n    columns:\n      - name: team\n        tests: [{ accepted_values: { values: [support, search, growth] } }]\n',
+                ),
+            );
             const r = await runCli(['run', '--weekly'], { ...env, TOKENMART_MODELS_DIR: models });
             expect(r.code).toBe(1);
             expect(r.stderr).toMatch(/blocked: data tests failed \(accepted_values__marts_mart_daily_team_cost__team\)/);
@@ -102,9 +108,18 @@ describe('tokenmart run', () => {
             expect(() => readdirSync(join(out, 'digests'))).toThrow();
             const alerts = readdirSync(join(out, 'alerts'));
             expect(alerts).toHaveLength(1);
-            expect(JSON.parse(readFileSync(join(out, 'alerts', alerts[0]), 'utf8'))).toMatchObject({ channel: '#data-alerts', text: expect.stringMatching(/data tests failed/) });
+            expect(JSON.parse(readFileSync(join(out, 'alerts', alerts[0]), 'utf8'))).toMatchObject({
+                channel: '#data-alerts',
+                text: expect.stringMatching(/data tests failed/),
+            });
             const stages = await t.query('select stage, status from ops.run_stages order by finished_at');
-            expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'build:success', 'test:blocked', 'report:blocked', 'notify:blocked']);
+            expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual([
+                'ingest:success',
+                'build:success',
+                'test:blocked',
+                'report:blocked',
+                'notify:blocked',
+            ]);
         } finally {
             await t.drop();
         }
@@ -125,7 +140,20 @@ describe('catch-up against Slack', () => {
             expect(slack.messages[0].text).toMatch(new RegExp(`^LLM spend week ${reportWeek}: \\$`));
             expect(slack.messages[0].threadFiles.map((f) => f.title)).toEqual(['Daily spend, last 14 days', `Weekly LLM spend report ${reportWeek}`]);
             // A file that arrived after the first run (a missed schedule): the next run loads it.
-            writeFileSync(join(dir, 'late-extra.jsonl'), JSON.stringify({ schema_version: 2, request_id: 'catchup_late', timestamp: `${yesterday}T12:00:00Z`, provider: 'openai', model: 'gpt-4o', input_tokens: 1000, output_tokens: 10, status: 'ok', feature: 'support-chat' }) + '\n');
+            writeFileSync(
+                join(dir, 'late-extra.jsonl'),
+                `${JSON.stringify({
+                    schema_version: 2,
+                    request_id: 'catchup_late',
+                    timestamp: `${yesterday}T12:00:00Z`,
+                    provider: 'openai',
+                    model: 'gpt-4o',
+                    input_tokens: 1000,
+                    output_tokens: 10,
+                    status: 'ok',
+                    feature: 'support-chat',
+                })}\n`,
+            );
             const second = await runCli(['run', '--weekly'], slackEnv);
             expect(second.code).toBe(0);
             expect(second.stderr).toMatch(/run: stage ingest success \(1 files loaded/);
@@ -135,7 +163,11 @@ describe('catch-up against Slack', () => {
             expect(late.d).toBe(yesterday);
             const status = await runCli(['status', '--json'], slackEnv);
             expect(status.code).toBe(0);
-            const st = JSON.parse(status.stdout) as { runs: { status: string }[]; deliveries: { status: string; digest_id: string }[]; loads: { failures_7d: number } };
+            const st = JSON.parse(status.stdout) as {
+                runs: { status: string }[];
+                deliveries: { status: string; digest_id: string }[];
+                loads: { failures_7d: number };
+            };
             expect(st.runs.map((r) => r.status)).toEqual(['success', 'success']);
             expect(st.deliveries).toEqual([expect.objectContaining({ status: 'complete', digest_id: `weekly:${reportWeek}:all:#llm-spend` })]);
             expect(st.loads.failures_7d).toBe(0);
@@ -173,16 +205,24 @@ describe('tokenmart schedule', () => {
         let maxActive = 0;
         let runs = 0;
         const lines: string[] = [];
-        const scheduler = startScheduler([{
-            name: 'every-second', expression: '* * * * * *', run: async () => {
-                active++;
-                maxActive = Math.max(maxActive, active);
-                runs++;
-                await new Promise((r) => setTimeout(r, 1500)); // longer than the interval
-                active--;
-                return 'ok';
-            },
-        }], 'UTC', (l) => lines.push(l));
+        const scheduler = startScheduler(
+            [
+                {
+                    name: 'every-second',
+                    expression: '* * * * * *',
+                    run: async () => {
+                        active++;
+                        maxActive = Math.max(maxActive, active);
+                        runs++;
+                        await new Promise((r) => setTimeout(r, 1500)); // longer than the interval
+                        active--;
+                        return 'ok';
+                    },
+                },
+            ],
+            'UTC',
+            (l) => lines.push(l),
+        );
         await new Promise((r) => setTimeout(r, 5200));
         await scheduler.stop();
         expect(runs).toBeGreaterThanOrEqual(2);
@@ -191,7 +231,9 @@ describe('tokenmart schedule', () => {
     });
 
     it('rejects an invalid cron expression naming the key', () => {
-        expect(() => startScheduler([{ name: 'daily', expression: 'every morning', run: async () => 'x' }], 'UTC', () => undefined)).toThrow(/schedules\.daily/);
+        expect(() => startScheduler([{ name: 'daily', expression: 'every morning', run: async () => 'x' }], 'UTC', () => undefined)).toThrow(
+            /schedules\.daily/,
+        );
     });
 
     it('stops on SIGTERM with one line', async () => {
@@ -215,7 +257,12 @@ describe('configuration and workflows', () => {
         writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ source: 's3://logs/usage/', slack: { channel: '#finops' } }));
         expect(() => loadConfig({ cwd: dir, env: { TOKENMART_TIMEZONE: 'Mars/Base' } })).toThrow(/timezone.*not an IANA time zone/);
         const c = loadConfig({ cwd: dir, env: { SLACK_BOT_TOKEN: 'xoxb-1', DATABASE_URL: 'postgres://x' } });
-        expect(c).toMatchObject({ source: 's3://logs/usage/', slack: { channel: '#finops', token: 'xoxb-1' }, databaseUrl: 'postgres://x', schedules: { daily: '0 6 * * *', weekly: '0 7 * * 1' } });
+        expect(c).toMatchObject({
+            source: 's3://logs/usage/',
+            slack: { channel: '#finops', token: 'xoxb-1' },
+            databaseUrl: 'postgres://x',
+            schedules: { daily: '0 6 * * *', weekly: '0 7 * * 1' },
+        });
     });
 
     it('the workflow files validate against the GitHub workflow schema and run commands that exist', () => {

@@ -17,12 +17,34 @@ const cases: Record<string, Record<string, unknown>> = {
     // gpt-4o: 6,000 uncached x 2.50 + 4,000 cache reads x 1.25 + 2,000 output x 10.00 = 0.015 + 0.005 + 0.02
     openai_cached: { provider: 'openai', model: 'gpt-4o', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000 },
     // o3 after the 2025-06-10 cut: 1,000 x 2 + 1,000 output x 8 + 4,000 reasoning x 8 = 0.002 + 0.008 + 0.032
-    reasoning_after_cut: { provider: 'openai', model: 'o3', timestamp: '2025-07-01T12:00:00Z', input_tokens: 1_000, output_tokens: 5_000, reasoning_tokens: 4_000 },
+    reasoning_after_cut: {
+        provider: 'openai',
+        model: 'o3',
+        timestamp: '2025-07-01T12:00:00Z',
+        input_tokens: 1_000,
+        output_tokens: 5_000,
+        reasoning_tokens: 4_000,
+    },
     // o3 before the cut: 1,000 x 10 + 1,000 x 40 + 4,000 x 40 = 0.01 + 0.04 + 0.16
-    reasoning_before_cut: { provider: 'openai', model: 'o3', timestamp: '2025-05-01T12:00:00Z', input_tokens: 1_000, output_tokens: 5_000, reasoning_tokens: 4_000 },
+    reasoning_before_cut: {
+        provider: 'openai',
+        model: 'o3',
+        timestamp: '2025-05-01T12:00:00Z',
+        input_tokens: 1_000,
+        output_tokens: 5_000,
+        reasoning_tokens: 4_000,
+    },
     // claude-sonnet-4-5: 20,000 uncached x 3 + 20,000 reads x 0.30 + 6,000 5m writes x 3.75 + 4,000 1h writes x 6 + 1,000 x 15
     //   = 0.06 + 0.006 + 0.0225 + 0.024 + 0.015
-    anthropic_cache_writes: { provider: 'anthropic', model: 'claude-sonnet-4-5', input_tokens: 50_000, cache_read_tokens: 20_000, cache_write_tokens: 10_000, cache_write_1h_tokens: 4_000, output_tokens: 1_000 },
+    anthropic_cache_writes: {
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        input_tokens: 50_000,
+        cache_read_tokens: 20_000,
+        cache_write_tokens: 10_000,
+        cache_write_1h_tokens: 4_000,
+        output_tokens: 1_000,
+    },
     // batch: (10,000 x 3 + 1,000 x 15) x 0.5 = (0.03 + 0.015) / 2
     anthropic_batch: { provider: 'anthropic', model: 'claude-sonnet-4-5', service_tier: 'batch', input_tokens: 10_000, output_tokens: 1_000 },
     // 250,000 input > 200,000: the WHOLE request at long-context rates:
@@ -45,13 +67,36 @@ const cases: Record<string, Record<string, unknown>> = {
     // Provider usage objects, mapped to the contract (each provider counts cached and reasoning tokens differently):
     // OpenAI o4-mini: prompt 12,000 incl 8,000 cached; completion 3,000 incl 2,000 reasoning:
     //   4,000 x 1.10 + 8,000 x 0.275 + 1,000 x 4.40 + 2,000 x 4.40 = 0.0044 + 0.0022 + 0.0044 + 0.0088
-    openai_usage_mapped: { provider: 'openai', model: 'o4-mini', ...fromOpenAIUsage({ prompt_tokens: 12_000, completion_tokens: 3_000, prompt_tokens_details: { cached_tokens: 8_000 }, completion_tokens_details: { reasoning_tokens: 2_000 } }) },
+    openai_usage_mapped: {
+        provider: 'openai',
+        model: 'o4-mini',
+        ...fromOpenAIUsage({
+            prompt_tokens: 12_000,
+            completion_tokens: 3_000,
+            prompt_tokens_details: { cached_tokens: 8_000 },
+            completion_tokens_details: { reasoning_tokens: 2_000 },
+        }),
+    },
     // Anthropic haiku 4.5: input_tokens 500 EXCLUDES 3,000 cache reads and 1,000 writes (600 of them 1h):
     //   500 x 1 + 3,000 x 0.10 + 400 x 1.25 + 600 x 2 + 200 output x 5 = 0.0005 + 0.0003 + 0.0005 + 0.0012 + 0.001
-    anthropic_usage_mapped: { provider: 'anthropic', model: 'claude-haiku-4-5', ...fromAnthropicUsage({ input_tokens: 500, output_tokens: 200, cache_read_input_tokens: 3_000, cache_creation_input_tokens: 1_000, cache_creation: { ephemeral_5m_input_tokens: 400, ephemeral_1h_input_tokens: 600 } }) },
+    anthropic_usage_mapped: {
+        provider: 'anthropic',
+        model: 'claude-haiku-4-5',
+        ...fromAnthropicUsage({
+            input_tokens: 500,
+            output_tokens: 200,
+            cache_read_input_tokens: 3_000,
+            cache_creation_input_tokens: 1_000,
+            cache_creation: { ephemeral_5m_input_tokens: 400, ephemeral_1h_input_tokens: 600 },
+        }),
+    },
     // Gemini 2.5 flash: prompt 10,000 incl 4,000 cached; candidates 500 EXCLUDE 1,500 thoughts:
     //   6,000 x 0.30 + 4,000 x 0.03 + 500 x 2.50 + 1,500 x 2.50 = 0.0018 + 0.00012 + 0.00125 + 0.00375
-    gemini_usage_mapped: { provider: 'gcp.vertex_ai', model: 'gemini-2.5-flash', ...fromGeminiUsage({ promptTokenCount: 10_000, cachedContentTokenCount: 4_000, candidatesTokenCount: 500, thoughtsTokenCount: 1_500 }) },
+    gemini_usage_mapped: {
+        provider: 'gcp.vertex_ai',
+        model: 'gemini-2.5-flash',
+        ...fromGeminiUsage({ promptTokenCount: 10_000, cachedContentTokenCount: 4_000, candidatesTokenCount: 500, thoughtsTokenCount: 1_500 }),
+    },
     // a gateway's reported cost is kept beside ours: 0.04 computed (as openai_cached) vs 0.05 reported
     gateway_reported: { provider: 'openai', model: 'gpt-4o', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000, reported_cost_usd: 0.05 },
 };
@@ -92,7 +137,8 @@ beforeAll(async () => {
     await ingest(t.handle.pool, localSource(dir), { maxErrorRate: 0, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined });
     const outcome = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
     expect(outcome.build.ok).toBe(true);
-    for (const row of await t.query('select *, cost_usd::text as cost, cache_hit_savings_usd::text as hit_savings from marts.fct_requests')) costs.set(row.request_id, row);
+    for (const row of await t.query('select *, cost_usd::text as cost, cache_hit_savings_usd::text as hit_savings from marts.fct_requests'))
+        costs.set(row.request_id, row);
 });
 afterAll(async () => {
     await t.drop();
@@ -109,18 +155,27 @@ describe('pricing: hand-computed cases', () => {
     }
 
     it('keeps the exact numeric (no float drift) and sums buckets to the total', async () => {
-        const [r] = await t.query(`select cost_usd::text as c, (uncached_input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd + reasoning_cost_usd)::text as s
+        const [r] =
+            await t.query(`select cost_usd::text as c, (uncached_input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd + reasoning_cost_usd)::text as s
                                    from marts.fct_requests where request_id = 'anthropic_cache_writes'`);
         expect(r.c).toMatch(/^0\.1275(0*)$/);
         expect(r.s).toBe(r.c);
-        const [{ type }] = await t.query(`select data_type as type from information_schema.columns where table_schema = 'marts' and table_name = 'mart_daily_cost' and column_name = 'cost_usd'`);
+        const [{ type }] = await t.query(
+            `select data_type as type from information_schema.columns where table_schema = 'marts' and table_name = 'mart_daily_cost' and column_name = 'cost_usd'`,
+        );
         expect(type).toBe('numeric');
     });
 
     it('splits tokens into buckets that sum to the raw totals', async () => {
         const [b] = await t.query(`select * from marts.fct_requests where request_id = 'anthropic_cache_writes'`);
-        expect([b.uncached_input_tokens, b.cache_read_tokens, b.cache_write_5m_tokens, b.cache_write_1h_tokens, b.output_excl_reasoning_tokens, b.reasoning_tokens])
-            .toEqual(['20000', '20000', '6000', '4000', '1000', '0']);
+        expect([
+            b.uncached_input_tokens,
+            b.cache_read_tokens,
+            b.cache_write_5m_tokens,
+            b.cache_write_1h_tokens,
+            b.output_excl_reasoning_tokens,
+            b.reasoning_tokens,
+        ]).toEqual(['20000', '20000', '6000', '4000', '1000', '0']);
         const [r] = await t.query(`select * from marts.fct_requests where request_id = 'reasoning_after_cut'`);
         expect([r.output_excl_reasoning_tokens, r.reasoning_tokens]).toEqual(['1000', '4000']);
         const [sums] = await t.query(`
@@ -133,7 +188,9 @@ describe('pricing: hand-computed cases', () => {
         expect(Number(costs.get('app_cache_hit')!.hit_savings)).toBe(0.00075);
         expect(costs.get('long_context')!.is_long_context).toBe(true);
         expect(costs.get('at_threshold')!.is_long_context).toBe(false);
-        const [d] = await t.query(`select sum(unpriced_requests)::int as unpriced, sum(reported_cost_diff_usd)::text as diff, sum(cost_usd)::text as total from marts.mart_daily_cost`);
+        const [d] = await t.query(
+            `select sum(unpriced_requests)::int as unpriced, sum(reported_cost_diff_usd)::text as diff, sum(cost_usd)::text as total from marts.mart_daily_cost`,
+        );
         expect(d.unpriced).toBe(2);
         expect(Number(d.diff)).toBe(-0.01);
         const sumOfCases = Object.values(expected).reduce((a, v) => a + Number(v ?? 0), 0);
@@ -142,7 +199,10 @@ describe('pricing: hand-computed cases', () => {
 
     it('re-prices history when a price is fixed and the models rebuilt', async () => {
         const file = join(root, 'seeds', 'model_prices.csv');
-        writeFileSync(file, readFileSync(file, 'utf8').replace('openai,gpt-4o,2024-08-06T00:00:00Z,2.50,10.00', 'openai,gpt-4o,2024-08-06T00:00:00Z,5.00,10.00'));
+        writeFileSync(
+            file,
+            readFileSync(file, 'utf8').replace('openai,gpt-4o,2024-08-06T00:00:00Z,2.50,10.00', 'openai,gpt-4o,2024-08-06T00:00:00Z,5.00,10.00'),
+        );
         const outcome = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
         expect(outcome.build.results.find((r) => r.id === 'marts.fct_requests')!.mode).toBe('full');
         const [r] = await t.query(`select cost_usd::text as c from marts.fct_requests where request_id = 'openai_cached'`);

@@ -5,7 +5,7 @@ import { QuarantineSpool } from '../pipelines/ingest/quarantine-spool.js';
 
 describe('quarantine spool', () => {
     it('can be dropped with writes still in flight (a rejected file) without an unhandled stream error', async () => {
-        const spools = (() => readdirSync(tmpdir()).filter((d) => d.startsWith('tokenmart-quarantine-')).length);
+        const spools = () => readdirSync(tmpdir()).filter((d) => d.startsWith('tokenmart-quarantine-')).length;
         const before = spools();
         for (let i = 0; i < 20; i++) {
             const spool = new QuarantineSpool('file:///x.jsonl');

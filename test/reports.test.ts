@@ -47,7 +47,9 @@ describe('weekly report: the PDF a finance reader gets', () => {
             const png = `${prefix}-${p}.png`;
             expect(statSync(png).size).toBeGreaterThan(5_000); // a blank page compresses to far less
             // Count non-white pixels via ImageMagick-free route: pdftotext says every page has text.
-            expect(execFileSync('pdftotext', ['-f', String(p), '-l', String(p), report.pdfPath!, '-'], { encoding: 'utf8' }).trim().length).toBeGreaterThan(100);
+            expect(execFileSync('pdftotext', ['-f', String(p), '-l', String(p), report.pdfPath!, '-'], { encoding: 'utf8' }).trim().length).toBeGreaterThan(
+                100,
+            );
         }
     });
 
@@ -55,7 +57,9 @@ describe('weekly report: the PDF a finance reader gets', () => {
         const text = pdfText(report.pdfPath!);
         const [k] = await t.query(`select round(sum(cost_usd), 2)::text as spend, sum(requests)::text as requests, sum(unpriced_requests)::text as unpriced
                                    from marts.mart_daily_cost where usage_date between '2026-11-16' and '2026-11-22'`);
-        const [p] = await t.query(`select round(sum(cost_usd), 2)::text as spend from marts.mart_daily_cost where usage_date between '2026-11-09' and '2026-11-15'`);
+        const [p] = await t.query(
+            `select round(sum(cost_usd), 2)::text as spend from marts.mart_daily_cost where usage_date between '2026-11-09' and '2026-11-15'`,
+        );
         const [m] = await t.query(`select sum(cost_usd)::text as mtd from marts.mart_daily_cost where usage_date between '2026-11-01' and '2026-11-22'`);
         expect(text).toContain(formatCents(BigInt(k.spend.replace('.', ''))));
         expect(text).toContain(`previous week ${formatCents(BigInt(p.spend.replace('.', '')))}`);
@@ -76,7 +80,9 @@ describe('weekly report: the PDF a finance reader gets', () => {
         const total = cents(/Total\s+(\$[\d,]+\.\d\d)/.exec(teamSection)![1]);
         expect(rows.length).toBe(report.figures.teamRows.length);
         expect(rows.reduce((a, b) => a + b, 0n)).toBe(total);
-        const [sql] = await t.query(`select round(sum(cost_usd), 2)::text as s from marts.mart_daily_team_cost where usage_date between '2026-11-16' and '2026-11-22'`);
+        const [sql] = await t.query(
+            `select round(sum(cost_usd), 2)::text as s from marts.mart_daily_team_cost where usage_date between '2026-11-16' and '2026-11-22'`,
+        );
         expect(total).toBe(cents(sql.s));
         expect(report.figures.teamTotal).toBe(report.figures.spend);
     });
@@ -99,7 +105,14 @@ describe('weekly report: the PDF a finance reader gets', () => {
 describe('charts and figures', () => {
     it('chart specs compile and render to SVG with their axis titles; PNG for Slack has pixels', async () => {
         const data = await loadWeeklyData(db, parseIsoWeek('2026-W47'));
-        for (const spec of [spendTrendSpec(data), tokenMixSpec(data), dailySpendSpec(data.trend.slice(0, 14).map((r) => ({ day: r.day, costUsd: r.costUsd })), 'Daily spend')]) {
+        for (const spec of [
+            spendTrendSpec(data),
+            tokenMixSpec(data),
+            dailySpendSpec(
+                data.trend.slice(0, 14).map((r) => ({ day: r.day, costUsd: r.costUsd })),
+                'Daily spend',
+            ),
+        ]) {
             expect(() => compile(spec)).not.toThrow();
             const svg = await renderSvg(spec);
             expect(svg.length).toBeGreaterThan(2_000);

@@ -11,7 +11,7 @@ export function configFrom(options: GlobalOptions): Config {
 }
 
 export const log = (line: string): void => {
-    process.stderr.write(line + '\n');
+    process.stderr.write(`${line}\n`);
 };
 
 /** Opens the database (starting the embedded one if needed), migrates it, and always closes it. */

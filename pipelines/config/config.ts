@@ -102,8 +102,12 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
     const keepText = pick(raw, 'ingest.keepText');
     if (keepText !== undefined && typeof keepText !== 'boolean') bad(file, 'ingest.keepText', 'must be true or false');
     const teamChannels = pick(raw, 'slack.teamChannels') ?? {};
-    if (typeof teamChannels !== 'object' || teamChannels === null || Array.isArray(teamChannels)
-        || Object.values(teamChannels).some((c) => typeof c !== 'string')) {
+    if (
+        typeof teamChannels !== 'object' ||
+        teamChannels === null ||
+        Array.isArray(teamChannels) ||
+        Object.values(teamChannels).some((c) => typeof c !== 'string')
+    ) {
         bad(file, 'slack.teamChannels', 'must be an object of team name -> channel');
     }
     const warnAfterHours = num('freshness.warnAfterHours', defaults.freshness.warnAfterHours, 1, 24 * 365);

@@ -75,7 +75,9 @@ function run(cmd: string, args: readonly string[], ids: { uid?: number; gid?: nu
 /** As root, Postgres runs as the `postgres` user, who must be able to walk down to the data dir. */
 function postgresIds(home: string): { uid?: number; gid?: number } {
     if (userInfo().uid !== 0) return {};
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    const line = readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('postgres:'));
     if (!line) return {}; // initialise() creates it
     const [, , uid, gid] = line.split(':');
     let dir = home;
@@ -85,7 +87,10 @@ function postgresIds(home: string): { uid?: number; gid?: number } {
             if ((st.mode & 0o001) === 0) {
                 // Only the search bit (not read): the postgres user may pass through, not list.
                 if (st.uid === 0) chmodSync(dir, st.mode | 0o001);
-                else throw new UserError(`db: the postgres user cannot reach ${home} because ${dir} is not searchable; run \`chmod o+x ${dir}\` or set TOKENMART_HOME to another folder`);
+                else
+                    throw new UserError(
+                        `db: the postgres user cannot reach ${home} because ${dir} is not searchable; run \`chmod o+x ${dir}\` or set TOKENMART_HOME to another folder`,
+                    );
             }
         }
         const parent = dirname(dir);
@@ -108,21 +113,34 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
 
 /** initdb as the postgres user (created when missing, as root), with a password for TCP logins. */
 async function initialise(initdb: string, options: EmbeddedServerOptions): Promise<void> {
-    if (userInfo().uid === 0 && !readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith('postgres:'))) {
+    if (
+        userInfo().uid === 0 &&
+        !readFileSync('/etc/passwd', 'utf8')
+            .split('\n')
+            .some((l) => l.startsWith('postgres:'))
+    ) {
         const made = await run('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], {});
-        if (made.code !== 0) throw new UserError(`db: could not create the postgres user to run PostgreSQL as (${made.output.trim()}); create it, or set DATABASE_URL`);
+        if (made.code !== 0)
+            throw new UserError(`db: could not create the postgres user to run PostgreSQL as (${made.output.trim()}); create it, or set DATABASE_URL`);
     }
     const ids = postgresIds(options.home);
     mkdirSync(dataDir(options), { recursive: true });
     const pwfile = join(options.home, '.pwfile');
-    writeFileSync(pwfile, PASSWORD + '\n', { mode: 0o600 });
+    writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
     try {
         if (ids.uid !== undefined) {
             chownSync(dataDir(options), ids.uid, ids.gid!);
             chownSync(pwfile, ids.uid, ids.gid!);
         }
-        const res = await run(initdb, [`--pgdata=${dataDir(options)}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C.UTF-8'], ids);
-        if (res.code !== 0) throw new UserError(`db: initdb failed in ${dataDir(options)}: ${res.output.trim().split('\n').slice(-2).join(' | ')}; remove that folder and retry, or set DATABASE_URL`);
+        const res = await run(
+            initdb,
+            [`--pgdata=${dataDir(options)}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C.UTF-8'],
+            ids,
+        );
+        if (res.code !== 0)
+            throw new UserError(
+                `db: initdb failed in ${dataDir(options)}: ${res.output.trim().split('\n').slice(-2).join(' | ')}; remove that folder and retry, or set DATABASE_URL`,
+            );
     } finally {
         rmSync(pwfile, { force: true });
     }
@@ -161,7 +179,9 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: 
     const started = await run(bin.pg_ctl, ['start', '-w', '-t', '60', '-D', dataDir(options), '-l', logFile(options), '-o', opts], ids);
     if (started.code !== 0 && !(await canConnect(url))) {
         const tail = existsSync(logFile(options)) ? readFileSync(logFile(options), 'utf8').trim().split('\n').slice(-3).join(' | ') : started.output.trim();
-        throw new UserError(`db: embedded PostgreSQL did not start on port ${options.port} (${tail}); free the port or set TOKENMART_PG_PORT, or set DATABASE_URL`);
+        throw new UserError(
+            `db: embedded PostgreSQL did not start on port ${options.port} (${tail}); free the port or set TOKENMART_PG_PORT, or set DATABASE_URL`,
+        );
     }
     await ensureDatabase(adminUrl);
     log(`db: embedded PostgreSQL running on 127.0.0.1:${options.port} (data in ${dataDir(options)})`);

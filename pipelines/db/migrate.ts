@@ -17,7 +17,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> 
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error) {
-        throw new UserError(`migrate: migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message ?? error}; fix the database state or the migration and rerun \`tokenmart migrate\``);
+        throw new UserError(
+            `migrate: migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message ?? error}; fix the database state or the migration and rerun \`tokenmart migrate\``,
+        );
     }
     return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }

@@ -23,7 +23,12 @@ export interface DemoFiles {
 }
 
 const DAY_MS = 86_400_000;
-const ERROR_TYPES = [['timeout', 3], ['rate_limit', 4], ['server_error', 2], ['context_length_exceeded', 1]] as const;
+const ERROR_TYPES = [
+    ['timeout', 3],
+    ['rate_limit', 4],
+    ['server_error', 2],
+    ['context_length_exceeded', 1],
+] as const;
 const EVAL_NAMES = ['faithfulness', 'relevance', 'toxicity_free'] as const;
 const WEEKDAY_FACTOR = [0.35, 1.0, 1.08, 1.1, 1.05, 0.9, 0.4]; // Sun..Sat
 
@@ -109,7 +114,11 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                 const errorType = isError ? (spike ? 'rate_limit' : rng.weighted(ERROR_TYPES)) : null;
                 const promptVersion = spec.feature === 'support-chat' ? (dayMs >= abStartMs && rng.chance(0.5) ? 'v8' : 'v7') : `${spec.feature}-v3`;
                 const better = promptVersion === 'v8' ? 0.08 : 0;
-                const latency = appCacheHit ? rng.logNormal(12, 0.4) : errorType === 'timeout' ? 30_000 + rng.int(0, 500) : rng.logNormal(350 + t.output * 6, 0.45);
+                const latency = appCacheHit
+                    ? rng.logNormal(12, 0.4)
+                    : errorType === 'timeout'
+                      ? 30_000 + rng.int(0, 500)
+                      : rng.logNormal(350 + t.output * 6, 0.45);
                 const requestId = `req_${day.replaceAll('-', '')}_${(seq++).toString(36).padStart(7, '0')}`;
                 const userNo = rng.int(1, 900);
                 const ev: Record<string, unknown> = {
@@ -154,16 +163,29 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                 }
                 if (spec.hasFeedback && !isError && rng.chance(0.12)) ev.feedback = rng.chance(0.72 + better) ? 1 : -1;
                 if (spec.hasFeedback && !isError && rng.chance(0.3)) {
-                    ev.eval_scores = Object.fromEntries(EVAL_NAMES.map((name) => [name, Number(Math.min(1, Math.max(0, 0.78 + better + (rng.next() - 0.5) * 0.3)).toFixed(3))]));
+                    ev.eval_scores = Object.fromEntries(
+                        EVAL_NAMES.map((name) => [name, Number(Math.min(1, Math.max(0, 0.78 + better + (rng.next() - 0.5) * 0.3)).toFixed(3))]),
+                    );
                 }
                 if (spec.hasFeedback && !isError) ev.refusal = rng.chance(0.01);
                 if (!isError && rng.chance(0.02)) ev.guardrail_flags = [rng.pick(['pii_detected', 'jailbreak_attempt', 'off_topic'])];
-                if (spec.hasOutcome && !isError) ev.outcome = rng.weighted([['resolved', 70 + better * 100], ['escalated', 20], ['abandoned', 10]] as const);
+                if (spec.hasOutcome && !isError)
+                    ev.outcome = rng.weighted([
+                        ['resolved', 70 + better * 100],
+                        ['escalated', 20],
+                        ['abandoned', 10],
+                    ] as const);
                 if (spec.feature === 'answer-engine' && !appCacheHit) {
-                    ev.stages = [{ name: 'retrieval', duration_ms: Math.round(rng.logNormal(80, 0.4)) }, { name: 'rerank', duration_ms: Math.round(rng.logNormal(35, 0.3)) }, { name: 'llm', duration_ms: Math.round(latency) }];
+                    ev.stages = [
+                        { name: 'retrieval', duration_ms: Math.round(rng.logNormal(80, 0.4)) },
+                        { name: 'rerank', duration_ms: Math.round(rng.logNormal(35, 0.3)) },
+                        { name: 'llm', duration_ms: Math.round(latency) },
+                    ];
                 }
                 if (spec.feature === 'support-chat') {
-                    ev.prompt_text = rng.chance(0.03) ? `Customer jane.doe${userNo}@example.com asks about invoice 4111 1111 1111 1111` : 'Customer asks how to reset a password';
+                    ev.prompt_text = rng.chance(0.03)
+                        ? `Customer jane.doe${userNo}@example.com asks about invoice 4111 1111 1111 1111`
+                        : 'Customer asks how to reset a password';
                     ev.completion_text = 'Here is how to reset your password ...';
                     ev.tags = { channel: rng.pick(['web', 'mobile', 'email']), ...(rng.chance(0.01) ? { contact: '+1 415 555 0134' } : {}) };
                 }
@@ -182,9 +204,35 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
         if (rng.chance(0.25)) {
             const broken = [
                 '{"schema_version":1,"request_id":"req_broken","timestamp":"2026-', // truncated write
-                JSON.stringify({ schema_version: version, request_id: `bad_${day}_neg`, timestamp: `${day}T10:00:00Z`, provider: 'openai', model: 'gpt-4o-mini', input_tokens: -5, output_tokens: 3, status: 'ok' }),
-                JSON.stringify({ schema_version: version, request_id: `bad_${day}_ts`, timestamp: `${day} 10:00`, provider: 'openai', model: 'gpt-4o-mini', input_tokens: 5, output_tokens: 3, status: 'ok' }),
-                JSON.stringify({ schema_version: version, timestamp: `${day}T10:00:00Z`, provider: 'openai', model: 'gpt-4o-mini', input_tokens: 5, output_tokens: 3, status: 'ok' }),
+                JSON.stringify({
+                    schema_version: version,
+                    request_id: `bad_${day}_neg`,
+                    timestamp: `${day}T10:00:00Z`,
+                    provider: 'openai',
+                    model: 'gpt-4o-mini',
+                    input_tokens: -5,
+                    output_tokens: 3,
+                    status: 'ok',
+                }),
+                JSON.stringify({
+                    schema_version: version,
+                    request_id: `bad_${day}_ts`,
+                    timestamp: `${day} 10:00`,
+                    provider: 'openai',
+                    model: 'gpt-4o-mini',
+                    input_tokens: 5,
+                    output_tokens: 3,
+                    status: 'ok',
+                }),
+                JSON.stringify({
+                    schema_version: version,
+                    timestamp: `${day}T10:00:00Z`,
+                    provider: 'openai',
+                    model: 'gpt-4o-mini',
+                    input_tokens: 5,
+                    output_tokens: 3,
+                    status: 'ok',
+                }),
             ];
             const take = rng.int(1, broken.length);
             for (let k = 0; k < take; k++) lines.splice(rng.int(0, lines.length), 0, broken[k]);
@@ -203,12 +251,30 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
     writeFile('redelivered/gateway-replay.jsonl', recentForDupes, { gzip: false });
     // A Windows-written export (BOM + CRLF) and a newer producer on schema_version 3.
     const winDay = isoDate(endMs);
-    const extra = (k: number, v: number) => JSON.stringify({
-        schema_version: v, request_id: `req_extra_${v}_${k}`, timestamp: `${winDay}T0${k % 10}:15:00Z`, provider: 'openai', model: 'gpt-4o-mini',
-        input_tokens: 300 + k, output_tokens: 40, status: 'ok', team: 'support', feature: 'ticket-triage', tenant: 'acme', ...(v === 3 ? { region: 'eu-west-1' } : {}),
-    });
-    writeFile('exports/windows-export.jsonl', Array.from({ length: 12 }, (_, k) => extra(k, 2)), { crlf: true, bom: true, gzip: false });
-    writeFile('exports/next-gen-producer.jsonl.gz', Array.from({ length: 8 }, (_, k) => extra(k, 3)));
+    const extra = (k: number, v: number) =>
+        JSON.stringify({
+            schema_version: v,
+            request_id: `req_extra_${v}_${k}`,
+            timestamp: `${winDay}T0${k % 10}:15:00Z`,
+            provider: 'openai',
+            model: 'gpt-4o-mini',
+            input_tokens: 300 + k,
+            output_tokens: 40,
+            status: 'ok',
+            team: 'support',
+            feature: 'ticket-triage',
+            tenant: 'acme',
+            ...(v === 3 ? { region: 'eu-west-1' } : {}),
+        });
+    writeFile(
+        'exports/windows-export.jsonl',
+        Array.from({ length: 12 }, (_, k) => extra(k, 2)),
+        { crlf: true, bom: true, gzip: false },
+    );
+    writeFile(
+        'exports/next-gen-producer.jsonl.gz',
+        Array.from({ length: 8 }, (_, k) => extra(k, 3)),
+    );
     events += 20;
     return { files, events, malformedLines: malformed, duplicateEvents: duplicates, lateEvents: late };
 }

@@ -56,16 +56,18 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
     try {
         for await (const file of source.list()) {
             options.progress?.fileStarted(file.uri, file.size);
-            const live = (await client.query<LiveManifest>(
-                "select file_id, content_id, size_bytes::text, modified_at from ops.load_manifest where source_uri = $1 and status = 'loaded'",
-                [file.uri],
-            )).rows[0];
+            const live = (
+                await client.query<LiveManifest>(
+                    "select file_id, content_id, size_bytes::text, modified_at from ops.load_manifest where source_uri = $1 and status = 'loaded'",
+                    [file.uri],
+                )
+            ).rows[0];
             let result: FileResult;
             let replaceFileId: string | undefined;
             if (live) {
-                const unchangedByStat = !file.knownContentId && Number(live.size_bytes) === file.size
-                    && live.modified_at?.getTime() === file.modifiedAt?.getTime();
-                const contentId = unchangedByStat ? live.content_id : (file.knownContentId ?? await localContentId(file));
+                const unchangedByStat =
+                    !file.knownContentId && Number(live.size_bytes) === file.size && live.modified_at?.getTime() === file.modifiedAt?.getTime();
+                const contentId = unchangedByStat ? live.content_id : (file.knownContentId ?? (await localContentId(file)));
                 if (contentId === live.content_id) {
                     result = emptyResult(file.uri, 'skipped', 'already loaded');
                     options.progress?.fileDone(result);
@@ -74,7 +76,12 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 }
                 if (options.onChangedFile === 'fail') {
                     const reason = `content changed since it was loaded (file_id ${live.file_id}); loaded files must not change: restore it, write new data to a new file, or rerun with --on-changed replace to supersede the old version`;
-                    await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [loadId, file.uri, contentId, reason]);
+                    await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [
+                        loadId,
+                        file.uri,
+                        contentId,
+                        reason,
+                    ]);
                     result = emptyResult(file.uri, 'failed', reason);
                     options.progress?.fileDone(result);
                     results.push(result);
@@ -89,7 +96,12 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 onProgress: (rows, bytes) => options.progress?.rows(rows, bytes),
             });
             if (result.status === 'failed') {
-                await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [loadId, file.uri, file.knownContentId ?? null, result.reason]);
+                await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [
+                    loadId,
+                    file.uri,
+                    file.knownContentId ?? null,
+                    result.reason,
+                ]);
             }
             options.progress?.fileDone(result);
             results.push(result);

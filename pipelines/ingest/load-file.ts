@@ -42,7 +42,19 @@ export interface LoadOptions {
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
 
 export function emptyResult(uri: string, status: FileStatus, reason?: string): FileResult {
-    return { uri, status, reason, linesTotal: 0, rowsLoaded: 0, rowsQuarantined: 0, blankLines: 0, duplicateRows: 0, unknownVersionRows: 0, bytes: 0, redactions: EMPTY_REDACTIONS };
+    return {
+        uri,
+        status,
+        reason,
+        linesTotal: 0,
+        rowsLoaded: 0,
+        rowsQuarantined: 0,
+        blankLines: 0,
+        duplicateRows: 0,
+        unknownVersionRows: 0,
+        bytes: 0,
+        redactions: EMPTY_REDACTIONS,
+    };
 }
 
 class FileRejected extends Error {}
@@ -50,7 +62,9 @@ class FileRejected extends Error {}
 /** Postgres refused a row the contract let through: fail this file, not the whole run. */
 function rejectedByPostgres(err: Error): FileRejected {
     const e = err as Error & { where?: string };
-    return new FileRejected(`Postgres rejected a row (${e.message}${e.where ? `; ${e.where.split('\n')[0]}` : ''}); nothing of the file was loaded: fix the value at that line, or report it if the event is valid`);
+    return new FileRejected(
+        `Postgres rejected a row (${e.message}${e.where ? `; ${e.where.split('\n')[0]}` : ''}); nothing of the file was loaded: fix the value at that line, or report it if the event is valid`,
+    );
 }
 
 /**
@@ -81,7 +95,9 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             await client.query(
                 `insert into ops.dirty_days (usage_date, file_id)
                  select distinct (o.event_at at time zone 'UTC')::date, $1::bigint from raw.events o
-                 where o.request_id in (select request_id from raw.events where file_id = $1)`, [options.replaceFileId]);
+                 where o.request_id in (select request_id from raw.events where file_id = $1)`,
+                [options.replaceFileId],
+            );
             await client.query("update ops.load_manifest set status = 'superseded', superseded_at = now() where file_id = $1", [options.replaceFileId]);
             await client.query('delete from raw.events where file_id = $1', [options.replaceFileId]);
         }
@@ -111,7 +127,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                     else if (outcome.kind === 'bad') {
                         await quarantined.add(lineNo, outcome.reason, batch.lines[i]);
                     } else {
-                        out += prefix + lineNo + '\t' + outcome.copyRow + '\n';
+                        out += `${prefix + lineNo}\t${outcome.copyRow}\n`;
                         loaded++;
                         days.add(outcome.usageDate);
                         if (outcome.unknownVersion) unknownVersion++;
@@ -129,9 +145,10 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             await copyDone.catch(() => undefined);
             if (refused) throw rejectedByPostgres(refused);
             const msg = (err as Error).message;
-            const reason = /unexpected end of file|incorrect header check|invalid|zlib/i.test(msg) || (err as { code?: string }).code?.startsWith('Z_')
-                ? `gzip stream is corrupt or truncated after ${lines} lines (${msg}); the file is incomplete: re-upload it, nothing of it was loaded`
-                : `reading failed after ${lines} lines (${msg}); nothing of it was loaded, rerun to retry`;
+            const reason =
+                /unexpected end of file|incorrect header check|invalid|zlib/i.test(msg) || (err as { code?: string }).code?.startsWith('Z_')
+                    ? `gzip stream is corrupt or truncated after ${lines} lines (${msg}); the file is incomplete: re-upload it, nothing of it was loaded`
+                    : `reading failed after ${lines} lines (${msg}); nothing of it was loaded, rerun to retry`;
             throw new FileRejected(reason);
         }
         copy.end();
@@ -157,7 +174,10 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         );
         const duplicateRows = Number(dup.rows[0].n);
         await client.query('insert into ops.dirty_days (usage_date, file_id) select d, $1 from unnest($2::date[]) as d', [fileId, [...days].sort()]);
-        const redactions = Object.fromEntries(Object.entries(scrubber.counts).map(([k, v]) => [k, v - before[k as RedactionKind]])) as Record<RedactionKind, number>;
+        const redactions = Object.fromEntries(Object.entries(scrubber.counts).map(([k, v]) => [k, v - before[k as RedactionKind]])) as Record<
+            RedactionKind,
+            number
+        >;
         const contentId = file.knownContentId ?? `sha256:${stats.hash.digest('hex')}`;
         await client.query(
             `update ops.load_manifest set content_id = $2, size_bytes = $3, lines_total = $4, rows_loaded = $5, rows_quarantined = $6,
@@ -166,8 +186,17 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         );
         await client.query('commit');
         return {
-            uri: file.uri, status: 'loaded', fileId, linesTotal: lines, rowsLoaded: loaded, rowsQuarantined: quarantined.count,
-            blankLines: blank, duplicateRows, unknownVersionRows: unknownVersion, bytes: stats.rawBytes, redactions,
+            uri: file.uri,
+            status: 'loaded',
+            fileId,
+            linesTotal: lines,
+            rowsLoaded: loaded,
+            rowsQuarantined: quarantined.count,
+            blankLines: blank,
+            duplicateRows,
+            unknownVersionRows: unknownVersion,
+            bytes: stats.rawBytes,
+            redactions,
         };
     } catch (err) {
         await client.query('rollback').catch(() => undefined);

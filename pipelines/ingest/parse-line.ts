@@ -19,12 +19,23 @@ class Unstorable extends Error {}
 
 /** How each typed column is filled: decided once, not per line. */
 type Fill = 'id' | 'free' | 'user' | 'longtext' | 'json' | 'plain';
-const PLAN: ReadonlyArray<readonly [string, Fill]> = RAW_EVENT_FIELDS.map(([name, kind]) => [name,
-    kind === 'json' ? 'json'
-        : kind !== 'text' ? 'plain'
-        : name === 'user_id' ? 'user'
-        : name === 'prompt_text' || name === 'completion_text' ? 'longtext'
-        : STRUCTURAL_FIELDS.has(name) ? 'id' : 'free'] as const);
+const PLAN: ReadonlyArray<readonly [string, Fill]> = RAW_EVENT_FIELDS.map(
+    ([name, kind]) =>
+        [
+            name,
+            kind === 'json'
+                ? 'json'
+                : kind !== 'text'
+                  ? 'plain'
+                  : name === 'user_id'
+                    ? 'user'
+                    : name === 'prompt_text' || name === 'completion_text'
+                      ? 'longtext'
+                      : STRUCTURAL_FIELDS.has(name)
+                        ? 'id'
+                        : 'free',
+        ] as const,
+);
 
 /** Escapes a value for COPY's text format. */
 export function copyText(value: string): string {
@@ -75,9 +86,7 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
         const prompt = ev.prompt_text;
         const completion = ev.completion_text;
         const eventAt = checked.eventAt.toISOString();
-        let row = eventAt
-            + '\t' + (typeof prompt === 'string' ? prompt.length : NULL)
-            + '\t' + (typeof completion === 'string' ? completion.length : NULL);
+        let row = `${eventAt}\t${typeof prompt === 'string' ? prompt.length : NULL}\t${typeof completion === 'string' ? completion.length : NULL}`;
         for (let i = 0; i < PLAN.length; i++) {
             const [name, fill] = PLAN[i];
             const v = ev[name];
@@ -86,23 +95,34 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
                 continue;
             }
             switch (fill) {
-                case 'id': row += '\t' + textValue(v as string); break;
-                case 'free': row += '\t' + textValue(scrubber.scrubString(v as string)); break;
-                case 'user': row += '\t' + textValue(scrubber.userId(v as string)); break;
-                case 'json': row += '\t' + jsonValue(scrubber.scrubValue(v)); break;
+                case 'id':
+                    row += `\t${textValue(v as string)}`;
+                    break;
+                case 'free':
+                    row += `\t${textValue(scrubber.scrubString(v as string))}`;
+                    break;
+                case 'user':
+                    row += `\t${textValue(scrubber.userId(v as string))}`;
+                    break;
+                case 'json':
+                    row += `\t${jsonValue(scrubber.scrubValue(v))}`;
+                    break;
                 case 'longtext': {
                     const kept = scrubber.text(v as string);
-                    row += '\t' + (kept === null ? NULL : textValue(kept));
+                    row += `\t${kept === null ? NULL : textValue(kept)}`;
                     break;
                 }
-                default: row += '\t' + String(v); // int, num, bool: bounded by the contract, so String() is plain
+                default:
+                    row += `\t${String(v)}`; // int, num, bool: bounded by the contract, so String() is plain
             }
         }
         let extras: Record<string, unknown> | undefined;
         for (const key in ev) {
-            if (!KNOWN_FIELDS.has(key)) (extras ??= {})[scrubber.scrubString(key)] = scrubber.scrubValue(ev[key]);
+            if (KNOWN_FIELDS.has(key)) continue;
+            extras ??= {};
+            extras[scrubber.scrubString(key)] = scrubber.scrubValue(ev[key]);
         }
-        row += '\t' + (extras ? jsonValue(extras) : NULL);
+        row += `\t${extras ? jsonValue(extras) : NULL}`;
         return { kind: 'event', copyRow: row, unknownVersion: checked.unknownVersion, usageDate: eventAt.slice(0, 10) };
     } catch (err) {
         if (err instanceof Unstorable) return { kind: 'bad', reason: err.message };

@@ -11,11 +11,14 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
     let rowsBefore = 0;
     let bar: cliProgress.SingleBar | undefined;
     if (tty) {
-        bar = new cliProgress.SingleBar({
-            format: 'ingest {bar} {files} files | {rows} rows | {mbps} MB/s | {file}',
-            hideCursor: true,
-            clearOnComplete: true,
-        }, cliProgress.Presets.shades_classic);
+        bar = new cliProgress.SingleBar(
+            {
+                format: 'ingest {bar} {files} files | {rows} rows | {mbps} MB/s | {file}',
+                hideCursor: true,
+                clearOnComplete: true,
+            },
+            cliProgress.Presets.shades_classic,
+        );
     }
     return {
         fileStarted(uri, size) {
@@ -35,9 +38,10 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
             rowsBefore += r.rowsLoaded;
             if (r.status === 'skipped') return; // a rerun over many loaded files stays quiet
             const secs = (Date.now() - started) / 1000;
-            const line = r.status === 'loaded'
-                ? `ingest: loaded ${r.uri}: ${r.rowsLoaded} rows, ${r.rowsQuarantined} quarantined, ${r.blankLines} blank, ${r.duplicateRows} duplicates (${r.linesTotal} lines, ${mb(r.bytes)} MB in ${secs.toFixed(1)} s)`
-                : `ingest: FAILED ${r.uri}: ${r.reason}`;
+            const line =
+                r.status === 'loaded'
+                    ? `ingest: loaded ${r.uri}: ${r.rowsLoaded} rows, ${r.rowsQuarantined} quarantined, ${r.blankLines} blank, ${r.duplicateRows} duplicates (${r.linesTotal} lines, ${mb(r.bytes)} MB in ${secs.toFixed(1)} s)`
+                    : `ingest: FAILED ${r.uri}: ${r.reason}`;
             bar?.stop(); // the bar restarts with the next file, below this file's line
             write(line);
         },
@@ -45,7 +49,11 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
 }
 
 export function formatIngestSummary(s: IngestSummary): string[] {
-    const redacted = Object.entries(s.redactions).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+    const redacted =
+        Object.entries(s.redactions)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || 'none';
     return [
         `ingest: ${s.files.length} files: ${s.filesLoaded} loaded, ${s.filesSkipped} already loaded, ${s.filesFailed} failed (load id ${s.loadId}, ${s.seconds.toFixed(1)} s)`,
         `ingest: ${s.rowsLoaded} loaded + ${s.rowsQuarantined} quarantined + ${s.blankLines} blank = ${s.linesTotal} lines` +

@@ -34,7 +34,10 @@ export class QuarantineSpool {
         if (this.error) throw this.error;
         this.first ??= { lineNo, reason };
         this.count++;
-        const text = line.toString('utf8', 0, Math.min(line.length, TEXT_LIMIT * 4)).slice(0, TEXT_LIMIT).replaceAll('\u0000', '');
+        const text = line
+            .toString('utf8', 0, Math.min(line.length, TEXT_LIMIT * 4))
+            .slice(0, TEXT_LIMIT)
+            .replaceAll('\u0000', '');
         // file_id is filled in at copy time; the spool holds the other columns.
         if (!this.out.write(`${copyText(this.fileUri)}\t${lineNo}\t${copyText(reason)}\t${copyText(text)}\n`)) await once(this.out, 'drain');
     }
@@ -49,13 +52,17 @@ export class QuarantineSpool {
         const copy = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, reason, line_text) from stdin'));
         const prefix = `${fileId}\t`;
         let carry = '';
-        await pipeline(createReadStream(join(this.dir!, 'rows.copy'), { encoding: 'utf8' }), async function* (source: AsyncIterable<string>) {
-            for await (const chunk of source) {
-                const lines = (carry + chunk).split('\n');
-                carry = lines.pop()!;
-                if (lines.length) yield lines.map((l) => prefix + l).join('\n') + '\n';
-            }
-        }, copy);
+        await pipeline(
+            createReadStream(join(this.dir!, 'rows.copy'), { encoding: 'utf8' }),
+            async function* (source: AsyncIterable<string>) {
+                for await (const chunk of source) {
+                    const lines = (carry + chunk).split('\n');
+                    carry = lines.pop()!;
+                    if (lines.length) yield `${lines.map((l) => prefix + l).join('\n')}\n`;
+                }
+            },
+            copy,
+        );
     }
 
     dispose(): void {

@@ -51,5 +51,11 @@ const SPECIAL = ['timestamp'];
 export const KNOWN_FIELDS: ReadonlySet<string> = new Set([...RAW_EVENT_FIELDS.map(([name]) => name), ...SPECIAL]);
 
 export const RAW_COPY_COLUMNS = [
-    'file_id', 'line_no', 'event_at', 'prompt_chars', 'completion_chars', ...RAW_EVENT_FIELDS.map(([name]) => name), 'extras',
+    'file_id',
+    'line_no',
+    'event_at',
+    'prompt_chars',
+    'completion_chars',
+    ...RAW_EVENT_FIELDS.map(([name]) => name),
+    'extras',
 ] as const;

@@ -68,7 +68,7 @@ export async function* readLineBatches(input: Readable, stats: ReadStats): Async
             lineNo += lines.length;
         }
     }
-    if (carry && carry.length) yield { firstLineNo: lineNo, lines: [carry] };
+    if (carry?.length) yield { firstLineNo: lineNo, lines: [carry] };
 }
 
 export function newReadStats(): ReadStats {

@@ -13,9 +13,16 @@ export interface IngestFlags {
 }
 
 /** Ingest as the CLI and the pipeline run do it: flags over config, progress and summary to `log`. */
-export async function runIngest(handle: DatabaseHandle, config: Config, uri: string, flags: IngestFlags = {}, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<IngestSummary> {
+export async function runIngest(
+    handle: DatabaseHandle,
+    config: Config,
+    uri: string,
+    flags: IngestFlags = {},
+    log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<IngestSummary> {
     const maxErrorRate = flags.maxErrorRate === undefined ? config.ingest.maxErrorRate : Number(flags.maxErrorRate);
-    if (!(maxErrorRate >= 0 && maxErrorRate <= 1)) throw new UserError(`ingest: --max-error-rate "${flags.maxErrorRate}" must be a fraction from 0 to 1 (e.g. 0.05)`);
+    if (!(maxErrorRate >= 0 && maxErrorRate <= 1))
+        throw new UserError(`ingest: --max-error-rate "${flags.maxErrorRate}" must be a fraction from 0 to 1 (e.g. 0.05)`);
     const onChanged = flags.onChanged ?? config.ingest.onChangedFile;
     if (onChanged !== 'fail' && onChanged !== 'replace') throw new UserError(`ingest: --on-changed "${onChanged}" must be fail or replace`);
     const source = sourceFor(uri, flags.endpoint ?? config.s3Endpoint ?? process.env.AWS_ENDPOINT_URL);

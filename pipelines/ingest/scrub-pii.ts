@@ -14,15 +14,31 @@ export interface ScrubOptions {
 
 /** Identifiers and enums: never scanned (a request id is not a phone number). */
 export const STRUCTURAL_FIELDS: ReadonlySet<string> = new Set([
-    'schema_version', 'request_id', 'timestamp', 'provider', 'model', 'response_model', 'status', 'operation',
-    'session_id', 'trace_id', 'service_tier', 'outcome', 'error_type', 'environment', 'prompt_version',
+    'schema_version',
+    'request_id',
+    'timestamp',
+    'provider',
+    'model',
+    'response_model',
+    'status',
+    'operation',
+    'session_id',
+    'trace_id',
+    'service_tier',
+    'outcome',
+    'error_type',
+    'environment',
+    'prompt_version',
 ]);
 
 const PATTERNS: ReadonlyArray<readonly [RedactionKind, RegExp]> = [
     ['api_key', /\b(?:sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|gh[pousr]_[A-Za-z0-9]{30,})/g],
     ['email', /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g],
     ['card', /\b\d(?:[ -]?\d){12,18}\b/g],
-    ['ip', /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b|\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b|\b(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4}\b/g],
+    [
+        'ip',
+        /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b|\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b|\b(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4}\b/g,
+    ],
     // Not part of a longer digit run (an order number is not a phone number).
     ['phone', /(?<!\d[ .-]?)(?:(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)|\b\d{2,4})[ .-]\d{3,4}[ .-]\d{3,4}\b|\+\d{10,15}\b)(?![ .-]?\d)/g],
 ];
@@ -86,7 +102,7 @@ export class PiiScrubber {
 
     /** user_id: a keyed hash when a key is configured, else scanned like any free text. */
     userId(value: string): string {
-        if (this.options.userIdHmacKey) return 'u_' + createHmac('sha256', this.options.userIdHmacKey).update(value).digest('hex').slice(0, 32);
+        if (this.options.userIdHmacKey) return `u_${createHmac('sha256', this.options.userIdHmacKey).update(value).digest('hex').slice(0, 32)}`;
         return this.scrubString(value);
     }
 

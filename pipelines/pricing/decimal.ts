@@ -23,7 +23,7 @@ export function shift(decimal: string, places: number): string {
         digits = digits + '0'.repeat(point - digits.length);
     }
     let whole = digits.slice(0, point).replace(/^0+(?=\d)/, '');
-    let fraction = digits.slice(point).replace(/0+$/, '');
+    const fraction = digits.slice(point).replace(/0+$/, '');
     if (whole === '') whole = '0';
     const out = fraction ? `${whole}.${fraction}` : whole;
     return negative && out !== '0' ? `-${out}` : out;

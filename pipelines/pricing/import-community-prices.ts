@@ -28,10 +28,25 @@ const PROVIDERS: Readonly<Record<string, string>> = {
 };
 
 export const PRICE_COLUMNS = [
-    'provider', 'model', 'effective_from', 'input_per_mtok', 'output_per_mtok', 'cache_read_per_mtok', 'cache_write_5m_per_mtok',
-    'cache_write_1h_per_mtok', 'reasoning_per_mtok', 'long_context_threshold', 'lc_input_per_mtok', 'lc_output_per_mtok',
-    'lc_cache_read_per_mtok', 'lc_cache_write_5m_per_mtok', 'lc_cache_write_1h_per_mtok', 'batch_multiplier', 'flex_multiplier',
-    'priority_multiplier', 'source',
+    'provider',
+    'model',
+    'effective_from',
+    'input_per_mtok',
+    'output_per_mtok',
+    'cache_read_per_mtok',
+    'cache_write_5m_per_mtok',
+    'cache_write_1h_per_mtok',
+    'reasoning_per_mtok',
+    'long_context_threshold',
+    'lc_input_per_mtok',
+    'lc_output_per_mtok',
+    'lc_cache_read_per_mtok',
+    'lc_cache_write_5m_per_mtok',
+    'lc_cache_write_1h_per_mtok',
+    'batch_multiplier',
+    'flex_multiplier',
+    'priority_multiplier',
+    'source',
 ] as const;
 
 type Entry = Record<string, unknown>;
@@ -73,7 +88,12 @@ export function importCommunityPrices(file: string, effectiveFrom: string): Impo
         const provider = PROVIDERS[String(e.litellm_provider)];
         const input = e.input_cost_per_token;
         const output = e.output_cost_per_token ?? 0;
-        if (!provider || typeof input !== 'number' || typeof output !== 'number' || (e.mode && !['chat', 'completion', 'embedding', 'responses'].includes(String(e.mode)))) {
+        if (
+            !provider ||
+            typeof input !== 'number' ||
+            typeof output !== 'number' ||
+            (e.mode && !['chat', 'completion', 'embedding', 'responses'].includes(String(e.mode)))
+        ) {
             skipped++;
             continue;
         }
@@ -124,5 +144,5 @@ export function importCommunityPrices(file: string, effectiveFrom: string): Impo
 
 export function writePriceCsv(path: string, rows: ImportResult['rows']): void {
     const lines = [PRICE_COLUMNS.join(','), ...rows.map((r) => PRICE_COLUMNS.map((c) => csvCell(r[c])).join(','))];
-    writeFileSync(path, lines.join('\n') + '\n');
+    writeFileSync(path, `${lines.join('\n')}\n`);
 }

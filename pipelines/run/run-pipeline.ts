@@ -34,12 +34,12 @@ export interface StageResult {
 export type RunOutcome =
     | { readonly status: 'skipped'; readonly message: string }
     | {
-        readonly status: 'success' | 'failed' | 'blocked';
-        readonly runId: string;
-        readonly stages: readonly StageResult[];
-        readonly artifacts: readonly string[];
-        readonly message: string;
-    };
+          readonly status: 'success' | 'failed' | 'blocked';
+          readonly runId: string;
+          readonly stages: readonly StageResult[];
+          readonly artifacts: readonly string[];
+          readonly message: string;
+      };
 
 export interface RunOptions {
     readonly kind: RunKind;
@@ -63,8 +63,15 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
     const { log } = options;
     const lock = await acquireRunLock(handle.url);
     if (!lock.acquired) {
-        const other = (await handle.pool.query<{ run_id: string; started_at: Date }>("select run_id, started_at from ops.runs where status = 'running' order by started_at desc limit 1")).rows[0];
-        return { status: 'skipped', message: `another run is in progress (run id ${other?.run_id ?? 'unknown'}, since ${other?.started_at.toISOString() ?? 'unknown'}); nothing done` };
+        const other = (
+            await handle.pool.query<{ run_id: string; started_at: Date }>(
+                "select run_id, started_at from ops.runs where status = 'running' order by started_at desc limit 1",
+            )
+        ).rows[0];
+        return {
+            status: 'skipped',
+            message: `another run is in progress (run id ${other?.run_id ?? 'unknown'}, since ${other?.started_at.toISOString() ?? 'unknown'}); nothing done`,
+        };
     }
     const runId = randomUUID();
     const now = options.now ?? new Date();
@@ -74,7 +81,9 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
     const db = handle.db as unknown as Kysely<ReportDatabase>;
     try {
         // We hold the lock, so any run still marked running died without finishing.
-        await handle.pool.query("update ops.runs set status = 'abandoned', finished_at = now(), error = 'process ended before the run finished' where status = 'running'");
+        await handle.pool.query(
+            "update ops.runs set status = 'abandoned', finished_at = now(), error = 'process ended before the run finished' where status = 'running'",
+        );
         await handle.pool.query('insert into ops.runs (run_id, kind, status) values ($1, $2, $3)', [runId, options.kind, 'running']);
         log(`run: ${runId} (${options.kind}) started`);
         const record = async (r: StageResult) => {
@@ -83,7 +92,9 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
                 'insert into ops.run_stages (run_id, stage, status, rows, duration_ms, detail, error) values ($1, $2, $3, $4, $5, $6, $7)',
                 [runId, r.stage, r.status, r.rows ?? null, r.ms, r.detail ?? null, r.error ?? null],
             );
-            log(`run: stage ${r.stage.padEnd(6)} ${r.status}${r.detail ? ` (${r.detail})` : ''}${r.error ? `: ${r.error}` : ''} [${(r.ms / 1000).toFixed(1)} s]`);
+            log(
+                `run: stage ${r.stage.padEnd(6)} ${r.status}${r.detail ? ` (${r.detail})` : ''}${r.error ? `: ${r.error}` : ''} [${(r.ms / 1000).toFixed(1)} s]`,
+            );
         };
         const stage = async (name: StageName, fn: () => Promise<Omit<StageResult, 'stage' | 'ms'>>): Promise<void> => {
             if (options.shouldStop?.()) throw new ShutdownRequested(`stopped before stage ${name} (shutdown requested); the next run picks up from there`);
@@ -105,7 +116,13 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
                 if (!source) return { status: 'skipped', detail: 'no source configured' };
                 const s = await runIngest(handle, config, source, {}, log);
                 const detail = `${s.filesLoaded} files loaded, ${s.filesSkipped} already loaded, ${s.rowsLoaded} rows, ${s.rowsQuarantined} quarantined`;
-                if (s.filesFailed) return { status: 'failed', rows: s.rowsLoaded, detail, error: `${s.filesFailed} file(s) not loaded: ${s.files.find((f) => f.status === 'failed')?.reason}` };
+                if (s.filesFailed)
+                    return {
+                        status: 'failed',
+                        rows: s.rowsLoaded,
+                        detail,
+                        error: `${s.filesFailed} file(s) not loaded: ${s.files.find((f) => f.status === 'failed')?.reason}`,
+                    };
                 return { status: 'success', rows: s.rowsLoaded, detail };
             });
             await stage('build', async () => {
@@ -142,7 +159,10 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
                     return { status: 'blocked', detail: 'failure notice sent to the alert channel instead of digests' };
                 }
                 const period = options.kind === 'weekly' ? weeklyPeriod(week) : dailyPeriod(addDays(isoDay(now.getTime()), -1));
-                const targets = [{ channel: config.slack.channel }, ...(Object.keys(config.slack.teamChannels).length ? await teamTargets(handle.pool, config.slack.teamChannels) : [])];
+                const targets = [
+                    { channel: config.slack.channel },
+                    ...(Object.keys(config.slack.teamChannels).length ? await teamTargets(handle.pool, config.slack.teamChannels) : []),
+                ];
                 const sent: SentDigest[] = await sendDigests(handle.pool, db, { period, targets, client: slack, outDir: config.outputDir, pdfPath, log });
                 for (const s of sent) if (s.outcome.status === 'dry_run') artifacts.push(s.outcome.payloadPath);
                 const failed = sent.filter((s) => s.outcome.status === 'failed');
@@ -157,27 +177,58 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
             }
             const abandoned = err instanceof ShutdownRequested;
             // A requested shutdown is not an incident: no alert, and the run is marked abandoned.
-            if (!abandoned) await sendFailureNotice(handle, config, slack, runId, err.message, log).then((p) => p && artifacts.push(p)).catch(() => undefined);
-            await handle.pool.query('update ops.runs set status = $3, finished_at = now(), error = $2 where run_id = $1', [runId, err.message, abandoned ? 'abandoned' : 'failed']);
+            if (!abandoned)
+                await sendFailureNotice(handle, config, slack, runId, err.message, log)
+                    .then((p) => p && artifacts.push(p))
+                    .catch(() => undefined);
+            await handle.pool.query('update ops.runs set status = $3, finished_at = now(), error = $2 where run_id = $1', [
+                runId,
+                err.message,
+                abandoned ? 'abandoned' : 'failed',
+            ]);
             return { status: 'failed', runId, stages, artifacts, message: `run ${runId} failed: ${err.message}` };
         }
         const status = blocked ? 'blocked' : 'success';
-        await handle.pool.query('update ops.runs set status = $2, finished_at = now(), error = $3 where run_id = $1', [runId, status, blocked ? `data tests failed: ${blocked}` : null]);
-        return { status, runId, stages, artifacts, message: blocked ? `run ${runId} blocked: data tests failed (${blocked}); reports held back, failure notice sent` : `run ${runId} succeeded` };
+        await handle.pool.query('update ops.runs set status = $2, finished_at = now(), error = $3 where run_id = $1', [
+            runId,
+            status,
+            blocked ? `data tests failed: ${blocked}` : null,
+        ]);
+        return {
+            status,
+            runId,
+            stages,
+            artifacts,
+            message: blocked ? `run ${runId} blocked: data tests failed (${blocked}); reports held back, failure notice sent` : `run ${runId} succeeded`,
+        };
     } finally {
         await lock.release();
     }
 }
 
 /** A short notice to the alert channel (a payload file when there is no Slack token). */
-async function sendFailureNotice(handle: DatabaseHandle, config: Config, slack: SlackClient | undefined, runId: string, reason: string, log: (l: string) => void): Promise<string | undefined> {
+async function sendFailureNotice(
+    handle: DatabaseHandle,
+    config: Config,
+    slack: SlackClient | undefined,
+    runId: string,
+    reason: string,
+    log: (l: string) => void,
+): Promise<string | undefined> {
     const text = `:rotating_light: tokenmart run ${runId} did not complete: ${reason}. No report or digest was sent for it. See ops.runs / ops.run_stages.`;
-    const message = { digestId: `alert:${runId}:${config.slack.alertChannel}`, kind: 'alert', period: runId, channel: config.slack.alertChannel, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+    const message = {
+        digestId: `alert:${runId}:${config.slack.alertChannel}`,
+        kind: 'alert',
+        period: runId,
+        channel: config.slack.alertChannel,
+        text,
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+    };
     if (!slack) {
         const dir = join(config.outputDir, 'alerts');
         mkdirSync(dir, { recursive: true });
         const path = join(dir, `alert-${runId}.json`);
-        writeFileSync(path, JSON.stringify({ method: 'chat.postMessage', channel: message.channel, text, blocks: message.blocks }, null, 2) + '\n');
+        writeFileSync(path, `${JSON.stringify({ method: 'chat.postMessage', channel: message.channel, text, blocks: message.blocks }, null, 2)}\n`);
         log(`run: failure notice written to ${path} (no SLACK_BOT_TOKEN)`);
         return path;
     }

@@ -19,29 +19,36 @@ export interface Scheduler {
  */
 export function startScheduler(jobs: readonly ScheduledJob[], timezone: string, log: (line: string) => void): Scheduler {
     for (const j of jobs) {
-        if (!cron.validate(j.expression)) throw new UserError(`schedule: "${j.expression}" (schedules.${j.name}) is not a cron expression; e.g. "0 6 * * *" for 06:00 daily`);
+        if (!cron.validate(j.expression))
+            throw new UserError(`schedule: "${j.expression}" (schedules.${j.name}) is not a cron expression; e.g. "0 6 * * *" for 06:00 daily`);
     }
     let inFlight: Promise<void> | undefined;
     let stopping = false;
-    const tasks = jobs.map((job) => cron.schedule(job.expression, async () => {
-        if (stopping) return;
-        if (inFlight) {
-            log(`schedule: ${job.name} skipped at ${new Date().toISOString()}: another job is still running`);
-            return;
-        }
-        const started = Date.now();
-        inFlight = (async () => {
-            try {
-                const summary = await job.run();
-                log(`schedule: ${job.name} at ${new Date(started).toISOString()}: ${summary} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-            } catch (err) {
-                log(`schedule: ${job.name} at ${new Date(started).toISOString()}: FAILED: ${(err as Error).message}`);
-            } finally {
-                inFlight = undefined;
-            }
-        })();
-        await inFlight;
-    }, { timezone, noOverlap: true, name: job.name }));
+    const tasks = jobs.map((job) =>
+        cron.schedule(
+            job.expression,
+            async () => {
+                if (stopping) return;
+                if (inFlight) {
+                    log(`schedule: ${job.name} skipped at ${new Date().toISOString()}: another job is still running`);
+                    return;
+                }
+                const started = Date.now();
+                inFlight = (async () => {
+                    try {
+                        const summary = await job.run();
+                        log(`schedule: ${job.name} at ${new Date(started).toISOString()}: ${summary} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+                    } catch (err) {
+                        log(`schedule: ${job.name} at ${new Date(started).toISOString()}: FAILED: ${(err as Error).message}`);
+                    } finally {
+                        inFlight = undefined;
+                    }
+                })();
+                await inFlight;
+            },
+            { timezone, noOverlap: true, name: job.name },
+        ),
+    );
     return {
         running: () => inFlight !== undefined,
         async stop() {

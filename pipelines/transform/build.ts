@@ -109,7 +109,13 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                     }
                 } catch (err) {
                     failed.add(model.id);
-                    result = { id: model.id, materialized: model.materialized, status: 'error', ms: Date.now() - started, error: describeFailure(model, statement, err) };
+                    result = {
+                        id: model.id,
+                        materialized: model.materialized,
+                        status: 'error',
+                        ms: Date.now() - started,
+                        error: describeFailure(model, statement, err),
+                    };
                 }
             }
             results.push(result);
@@ -126,17 +132,28 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
 }
 
 async function buildIncremental(
-    client: PoolClient, project: Project, dag: Dag, model: ModelDef, snapshot: number, fullRefresh: boolean,
-    onStatement: (w: Wrapped) => void, started: number,
+    client: PoolClient,
+    project: Project,
+    dag: Dag,
+    model: ModelDef,
+    snapshot: number,
+    fullRefresh: boolean,
+    onStatement: (w: Wrapped) => void,
+    started: number,
 ): Promise<ModelRunResult> {
     const hash = inputsHash(project, dag, model);
-    const state = (await client.query<{ last_change_id: string; inputs_hash: string }>('select last_change_id::text, inputs_hash from ops.model_state where model = $1', [model.id])).rows[0];
+    const state = (
+        await client.query<{ last_change_id: string; inputs_hash: string }>('select last_change_id::text, inputs_hash from ops.model_state where model = $1', [
+            model.id,
+        ])
+    ).rows[0];
     const exists = (await client.query('select to_regclass($1) as r', [model.id])).rows[0].r !== null;
-    const saveState = () => client.query(
-        `insert into ops.model_state (model, last_change_id, inputs_hash) values ($1, $2, $3)
+    const saveState = () =>
+        client.query(
+            `insert into ops.model_state (model, last_change_id, inputs_hash) values ($1, $2, $3)
          on conflict (model) do update set last_change_id = excluded.last_change_id, inputs_hash = excluded.inputs_hash, built_at = now()`,
-        [model.id, snapshot, hash],
-    );
+            [model.id, snapshot, hash],
+        );
     if (fullRefresh || !exists || !state || state.inputs_hash !== hash) {
         const steps = tableSteps(model);
         onStatement(steps.statement);
@@ -147,10 +164,12 @@ async function buildIncremental(
         });
         return { id: model.id, materialized: 'incremental', status: 'success', mode: 'full', rows, ms: Date.now() - started };
     }
-    const days = (await client.query<{ d: string }>(
-        'select distinct usage_date::text as d from ops.dirty_days where change_id > $1 and change_id <= $2 order by 1',
-        [state.last_change_id, snapshot],
-    )).rows.map((r) => r.d);
+    const days = (
+        await client.query<{ d: string }>('select distinct usage_date::text as d from ops.dirty_days where change_id > $1 and change_id <= $2 order by 1', [
+            state.last_change_id,
+            snapshot,
+        ])
+    ).rows.map((r) => r.d);
     if (!days.length) return { id: model.id, materialized: 'incremental', status: 'up_to_date', mode: 'incremental', rows: 0, ms: Date.now() - started };
     const ranges = dayRanges(days, model.lookbackDays);
     const steps = incrementalSteps(model, ranges);
@@ -160,16 +179,21 @@ async function buildIncremental(
         await saveState();
         return n;
     });
-    const span = ranges.map((r) => {
-        const last = new Date(Date.parse(r.end) - 86_400_000).toISOString().slice(0, 10);
-        return r.start === last ? r.start : `${r.start}..${last}`;
-    }).join(', ');
+    const span = ranges
+        .map((r) => {
+            const last = new Date(Date.parse(r.end) - 86_400_000).toISOString().slice(0, 10);
+            return r.start === last ? r.start : `${r.start}..${last}`;
+        })
+        .join(', ');
     return { id: model.id, materialized: 'incremental', status: 'success', mode: 'incremental', rows, ms: Date.now() - started, days: span };
 }
 
 export function formatModelResult(r: ModelRunResult): string {
-    const what = r.status === 'success'
-        ? `${r.mode === 'incremental' ? `incremental ${r.days}` : r.mode}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`
-        : r.status === 'up_to_date' ? 'up to date (no new raw rows)' : r.error ?? '';
+    const what =
+        r.status === 'success'
+            ? `${r.mode === 'incremental' ? `incremental ${r.days}` : r.mode}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`
+            : r.status === 'up_to_date'
+              ? 'up to date (no new raw rows)'
+              : (r.error ?? '');
     return `build: ${r.status.toUpperCase().padEnd(10)} ${r.id.padEnd(40)} ${what} [${(r.ms / 1000).toFixed(2)} s]`;
 }

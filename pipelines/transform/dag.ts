@@ -23,11 +23,16 @@ export async function buildDag(project: Project): Promise<Dag> {
         for (const r of refs) {
             const schema = r.id.split('.')[0];
             if (!known.has(r.id) && !EXTERNAL_SCHEMAS.has(schema)) {
-                throw new UserError(`models: ${m.path}: reads ${r.id}, which is no model, seed or source; fix the name or add models/${schema}/${r.id.split('.')[1]}.sql`);
+                throw new UserError(
+                    `models: ${m.path}: reads ${r.id}, which is no model, seed or source; fix the name or add models/${schema}/${r.id.split('.')[1]}.sql`,
+                );
             }
             if (r.id === m.id) throw new UserError(`models: ${m.path}: reads itself (${r.id})`);
         }
-        upstream.set(m.id, refs.map((r) => r.id));
+        upstream.set(
+            m.id,
+            refs.map((r) => r.id),
+        );
         for (const r of refs) downstream.set(r.id, [...(downstream.get(r.id) ?? []), m.id]);
     }
     // Depth-first topological sort; a back edge is a cycle, reported with its path.

@@ -52,7 +52,16 @@ async function runOne(pool: Pool, t: DataTestSpec): Promise<TestResult> {
         const status: TestStatus = count === 0 ? 'pass' : t.severity === 'warn' ? 'warn' : 'fail';
         return { name: t.name, model: t.model, severity: t.severity, status, failures: count, sample, ms: Date.now() - started };
     } catch (err) {
-        return { name: t.name, model: t.model, severity: t.severity, status: 'error', failures: 0, sample: [], message: `test ${t.name} on ${t.model}: ${(err as Error).message}`, ms: Date.now() - started };
+        return {
+            name: t.name,
+            model: t.model,
+            severity: t.severity,
+            status: 'error',
+            failures: 0,
+            sample: [],
+            message: `test ${t.name} on ${t.model}: ${(err as Error).message}`,
+            ms: Date.now() - started,
+        };
     }
 }
 
@@ -61,11 +70,30 @@ async function freshness(pool: Pool, source: SourceDef, now: Date): Promise<Test
     const f = source.freshness!;
     const name = `freshness__${source.id.replace('.', '_')}`;
     const latest = (await pool.query<{ latest: Date | null }>(`select max(${quoteIdent(f.column)}) as latest from ${source.id}`)).rows[0].latest;
-    if (!latest) return { name, model: source.id, severity: 'error', status: 'fail', failures: 1, sample: [], message: `${source.id} has no rows`, ms: Date.now() - started };
+    if (!latest)
+        return {
+            name,
+            model: source.id,
+            severity: 'error',
+            status: 'fail',
+            failures: 1,
+            sample: [],
+            message: `${source.id} has no rows`,
+            ms: Date.now() - started,
+        };
     const hours = (now.getTime() - latest.getTime()) / 3_600_000;
     const status: TestStatus = hours > f.errorAfterHours ? 'fail' : hours > f.warnAfterHours ? 'warn' : 'pass';
     const message = `latest ${f.column} is ${latest.toISOString()} (${hours.toFixed(1)} h old; warn after ${f.warnAfterHours} h, error after ${f.errorAfterHours} h)`;
-    return { name, model: source.id, severity: status === 'warn' ? 'warn' : 'error', status, failures: status === 'pass' ? 0 : 1, sample: [], message, ms: Date.now() - started };
+    return {
+        name,
+        model: source.id,
+        severity: status === 'warn' ? 'warn' : 'error',
+        status,
+        failures: status === 'pass' ? 0 : 1,
+        sample: [],
+        message,
+        ms: Date.now() - started,
+    };
 }
 
 export interface TestOptions {

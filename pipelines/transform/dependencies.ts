@@ -1,4 +1,4 @@
-import { loadModule, parse } from 'libpg-query';
+import { loadModule, type ParseResult, parse } from 'libpg-query';
 import { UserError } from '../util/errors.js';
 
 export interface RelationRef {
@@ -19,15 +19,17 @@ function lineOf(sql: string, location: number): number {
  */
 export async function readRelations(sql: string, file: string): Promise<readonly RelationRef[]> {
     await loadModule();
-    let tree: any;
+    let tree: ParseResult;
     try {
         tree = await parse(sql);
     } catch (err) {
         const e = err as Error & { sqlDetails?: { cursorPosition?: number } };
         const pos = e.sqlDetails?.cursorPosition;
-        throw new UserError(`models: ${file}${pos !== undefined ? `:${lineOf(sql, pos)}` : ''}: SQL does not parse: ${e.message}; fix the SQL (it must run as-is in psql)`);
+        throw new UserError(
+            `models: ${file}${pos !== undefined ? `:${lineOf(sql, pos)}` : ''}: SQL does not parse: ${e.message}; fix the SQL (it must run as-is in psql)`,
+        );
     }
-    if (tree.stmts?.length !== 1 || !tree.stmts[0].stmt?.SelectStmt) {
+    if (tree.stmts?.length !== 1 || !(tree.stmts[0].stmt && 'SelectStmt' in tree.stmts[0].stmt)) {
         throw new UserError(`models: ${file}: a model must be exactly one SELECT statement (found ${tree.stmts?.length ?? 0} statements)`);
     }
     const ctes = new Set<string>();
@@ -52,9 +54,15 @@ export async function readRelations(sql: string, file: string): Promise<readonly
     walk(tree);
     for (const u of unqualified) {
         if (!ctes.has(u.name)) {
-            throw new UserError(`models: ${file}:${lineOf(sql, u.location)}: "${u.name}" is neither a CTE nor schema-qualified; write schema.${u.name} (e.g. staging.${u.name})`);
+            throw new UserError(
+                `models: ${file}:${lineOf(sql, u.location)}: "${u.name}" is neither a CTE nor schema-qualified; write schema.${u.name} (e.g. staging.${u.name})`,
+            );
         }
     }
     const seen = new Set<string>();
-    return refs.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
+    return refs.filter((r) => {
+        if (seen.has(r.id)) return false;
+        seen.add(r.id);
+        return true;
+    });
 }

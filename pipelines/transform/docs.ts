@@ -31,32 +31,62 @@ interface RelationDoc {
 export async function writeDocs(pool: Pool, loaded: LoadedProject, outDir: string): Promise<DocsOutput> {
     const { project, dag } = loaded;
     const downstream = (id: string) => [...(dag.downstream.get(id) ?? [])];
-    const dbColumns = async (id: string) => (await pool.query<{ name: string; type: string }>(
-        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
-         where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`, [id])).rows;
-    const rowCount = async (id: string) => (await pool.query<{ n: string | null }>(
-        `select case when c.relkind = 'v' then null else greatest(c.reltuples, 0)::bigint::text end as n from pg_class c where c.oid = to_regclass($1)`, [id])).rows[0]?.n ?? null;
+    const dbColumns = async (id: string) =>
+        (
+            await pool.query<{ name: string; type: string }>(
+                `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
+         where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+                [id],
+            )
+        ).rows;
+    const rowCount = async (id: string) =>
+        (
+            await pool.query<{ n: string | null }>(
+                `select case when c.relkind = 'v' then null else greatest(c.reltuples, 0)::bigint::text end as n from pg_class c where c.oid = to_regclass($1)`,
+                [id],
+            )
+        ).rows[0]?.n ?? null;
     const docs: RelationDoc[] = [];
-    const describe = async (id: string, kind: string, file: string, description: string, documented: readonly { name: string; description: string }[], upstream: readonly string[]) => {
+    const describe = async (
+        id: string,
+        kind: string,
+        file: string,
+        description: string,
+        documented: readonly { name: string; description: string }[],
+        upstream: readonly string[],
+    ) => {
         const byName = new Map(documented.map((c) => [c.name, c.description]));
         const actual = await dbColumns(id);
         const columns = actual.length
             ? actual.map((c) => ({ name: c.name, type: c.type, description: byName.get(c.name) ?? '' }))
             : documented.map((c) => ({ name: c.name, type: '(not built)', description: c.description }));
         docs.push({
-            id, kind, file, description, upstream, downstream: downstream(id),
+            id,
+            kind,
+            file,
+            description,
+            upstream,
+            downstream: downstream(id),
             tests: project.tests.filter((t) => t.model === id).map((t) => `${t.name} (${t.severity})`),
-            columns, rows: await rowCount(id),
+            columns,
+            rows: await rowCount(id),
         });
     };
     for (const s of project.sources) await describe(s.id, 'source (loaded by tokenmart ingest)', 'migrations/', s.description, s.columns, []);
     for (const s of project.seeds) await describe(s.id, 'seed', relative(projectRoot, s.path), s.description, s.columns, []);
     for (const m of dag.order) {
-        await describe(m.id, `${m.materialized}${m.dayColumn ? ` by ${m.dayColumn}` : ''}`, relative(projectRoot, m.path), m.description, m.columns, dag.upstream.get(m.id) ?? []);
+        await describe(
+            m.id,
+            `${m.materialized}${m.dayColumn ? ` by ${m.dayColumn}` : ''}`,
+            relative(projectRoot, m.path),
+            m.description,
+            m.columns,
+            dag.upstream.get(m.id) ?? [],
+        );
     }
     mkdirSync(outDir, { recursive: true });
     const manifest = join(outDir, 'manifest.json');
-    writeFileSync(manifest, JSON.stringify({ generated_at: new Date().toISOString(), relations: docs }, null, 2) + '\n');
+    writeFileSync(manifest, `${JSON.stringify({ generated_at: new Date().toISOString(), relations: docs }, null, 2)}\n`);
     const link = (id: string) => `<a href="#${esc(id)}">${esc(id)}</a>`;
     const section = (d: RelationDoc) => `
 <section id="${esc(d.id)}">
@@ -71,7 +101,9 @@ export async function writeDocs(pool: Pool, loaded: LoadedProject, outDir: strin
   </tbody></table>
 </section>`;
     const html = join(outDir, 'index.html');
-    writeFileSync(html, `<!doctype html>
+    writeFileSync(
+        html,
+        `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tokenmart models</title>
 <style>
 body{font:14px/1.45 "DejaVu Sans",Arial,sans-serif;margin:0;display:flex;color:#1f2933}
@@ -82,10 +114,19 @@ h2 small{font-weight:normal;color:#66788a;font-size:13px}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e1e5ea;padding:4px 8px;text-align:left;vertical-align:top}
 .meta{color:#3e4c59}code{font-size:12px}
 </style></head><body>
-<nav><h3>tokenmart</h3>${['source', 'seed', 'staging', 'intermediate', 'marts'].map((g) => `<h4>${g}</h4>${docs.filter((d) => (g === 'source' || g === 'seed' ? d.kind.startsWith(g) : d.id.startsWith(g + '.'))).map((d) => link(d.id)).join('')}`).join('')}</nav>
+<nav><h3>tokenmart</h3>${['source', 'seed', 'staging', 'intermediate', 'marts']
+            .map(
+                (g) =>
+                    `<h4>${g}</h4>${docs
+                        .filter((d) => (g === 'source' || g === 'seed' ? d.kind.startsWith(g) : d.id.startsWith(`${g}.`)))
+                        .map((d) => link(d.id))
+                        .join('')}`,
+            )
+            .join('')}</nav>
 <main><h1>Models, columns and lineage</h1><p>Generated ${esc(new Date().toISOString())} by <code>tokenmart docs</code>. Marts are what analysts query; every figure ties back to <code>marts.fct_requests</code>.</p>
 ${docs.map(section).join('\n')}
 </main></body></html>
-`);
+`,
+    );
     return { html, manifest, relations: docs.length };
 }

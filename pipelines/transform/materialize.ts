@@ -80,7 +80,9 @@ export function tableSteps(model: ModelDef): { statement: Wrapped; run: Step } {
             await client.query(`drop table if exists ${rel(model.schema, tmp)}`);
             const res = await client.query(statement.text);
             for (const [i, cols] of model.indexes.entries()) {
-                await client.query(`create index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${cols.map(quoteIdent).join(', ')})`);
+                await client.query(
+                    `create index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${cols.map(quoteIdent).join(', ')})`,
+                );
             }
             const views = await dependentViews(client, model.schema, model.name);
             await client.query(`drop table if exists ${rel(model.schema, model.name)} cascade`);
@@ -102,14 +104,21 @@ export interface DayRange {
 /** An incremental model: delete the window's days and insert them again, in one transaction. */
 export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): { statement: Wrapped; run: Step } {
     const day = quoteIdent(model.dayColumn!);
-    const statement = wrap(`insert into ${rel(model.schema, model.name)}\nselect * from (\n`, model, `\n) as model_rows where model_rows.${day} >= $1::date and model_rows.${day} < $2::date`);
+    const statement = wrap(
+        `insert into ${rel(model.schema, model.name)}\nselect * from (\n`,
+        model,
+        `\n) as model_rows where model_rows.${day} >= $1::date and model_rows.${day} < $2::date`,
+    );
     return {
         statement,
         run: async (client) => {
             let rows = 0;
             for (const r of ranges) {
                 // The window model SQL reads through tokenmart.window_start()/window_end().
-                await client.query(`select set_config('tokenmart.window_start', $1, true), set_config('tokenmart.window_end', $2, true)`, [`${r.start}T00:00:00Z`, `${r.end}T00:00:00Z`]);
+                await client.query(`select set_config('tokenmart.window_start', $1, true), set_config('tokenmart.window_end', $2, true)`, [
+                    `${r.start}T00:00:00Z`,
+                    `${r.end}T00:00:00Z`,
+                ]);
                 await client.query(`delete from ${rel(model.schema, model.name)} where ${day} >= $1::date and ${day} < $2::date`, [r.start, r.end]);
                 const res = await client.query(statement.text, [r.start, r.end]);
                 rows += res.rowCount ?? 0;

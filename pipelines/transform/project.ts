@@ -71,25 +71,29 @@ export interface Project {
 const LAYERS = ['staging', 'intermediate', 'marts'] as const;
 const SEED_SCHEMA = 'seeds';
 
+// biome-ignore lint/suspicious/noExplicitAny: YAML documents are untyped until validated field by field
 type Yaml = Record<string, any>;
 
 function readYamlFiles(dir: string): { file: string; doc: Yaml }[] {
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => {
-        const file = join(dir, f);
-        try {
-            return { file, doc: (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Yaml };
-        } catch (err) {
-            throw new UserError(`models: ${file}: invalid YAML (${(err as Error).message.split('\n')[0]}); fix the syntax`);
-        }
-    });
+    return readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => {
+            const file = join(dir, f);
+            try {
+                return { file, doc: (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Yaml };
+            } catch (err) {
+                throw new UserError(`models: ${file}: invalid YAML (${(err as Error).message.split('\n')[0]}); fix the syntax`);
+            }
+        });
 }
 
 function testsFrom(entries: unknown, model: string, column: string | undefined, where: string): DataTestSpec[] {
     if (entries === undefined || entries === null) return [];
     if (!Array.isArray(entries)) throw new UserError(`models: ${where}: "tests" must be a list`);
     return entries.map((entry, i): DataTestSpec => {
-        const [kind, args] = typeof entry === 'string' ? [entry, {}] : Object.entries(entry as Yaml)[0] ?? [];
+        const [kind, args] = typeof entry === 'string' ? [entry, {}] : (Object.entries(entry as Yaml)[0] ?? []);
         const a = (args ?? {}) as Yaml;
         const severity: Severity = a.severity ?? 'error';
         if (severity !== 'warn' && severity !== 'error') throw new UserError(`models: ${where}: test ${i + 1} severity must be warn or error`);
@@ -145,7 +149,9 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR ?? join(proj
                 for (const c of (src.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, src.name, c.name, `${file}: ${src.name}.${c.name}`));
             }
         }
-        for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) {
+        for (const f of readdirSync(dir)
+            .filter((x) => x.endsWith('.sql'))
+            .sort()) {
             const name = basename(f, '.sql');
             const path = join(dir, f);
             const y = yamlModels.get(name);
@@ -153,12 +159,21 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR ?? join(proj
             const entry = y?.entry ?? {};
             const cfg = (entry.config ?? {}) as Yaml;
             const materialized: Materialization = cfg.materialized ?? (layer === 'marts' ? 'table' : 'view');
-            if (!['view', 'table', 'incremental'].includes(materialized)) throw new UserError(`models: ${y?.file}: ${name}: materialized must be view, table or incremental`);
-            if (materialized === 'incremental' && !cfg.day_column) throw new UserError(`models: ${y?.file ?? path}: ${name} is incremental but has no config.day_column (the UTC date column rebuilt day by day)`);
+            if (!['view', 'table', 'incremental'].includes(materialized))
+                throw new UserError(`models: ${y?.file}: ${name}: materialized must be view, table or incremental`);
+            if (materialized === 'incremental' && !cfg.day_column)
+                throw new UserError(`models: ${y?.file ?? path}: ${name} is incremental but has no config.day_column (the UTC date column rebuilt day by day)`);
             const id = `${layer}.${name}`;
             models.push({
-                id, name, schema: layer, layer, path, sql: readFileSync(path, 'utf8'),
-                materialized, dayColumn: cfg.day_column, lookbackDays: Number(cfg.lookback_days ?? 0),
+                id,
+                name,
+                schema: layer,
+                layer,
+                path,
+                sql: readFileSync(path, 'utf8'),
+                materialized,
+                dayColumn: cfg.day_column,
+                lookbackDays: Number(cfg.lookback_days ?? 0),
                 indexes: (cfg.indexes ?? []) as string[][],
                 description: String(entry.description ?? ''),
                 columns: columnsFrom(entry.columns),
@@ -166,14 +181,19 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR ?? join(proj
             for (const c of (entry.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `${y?.file}: ${name}.${c.name}`));
             tests.push(...testsFrom(entry.tests, id, undefined, `${y?.file}: ${name}`));
         }
-        for (const [name, { file }] of yamlModels) throw new UserError(`models: ${file}: describes model "${name}" but ${relative(process.cwd(), join(dir, name + '.sql'))} does not exist; remove the entry or add the SQL file`);
+        for (const [name, { file }] of yamlModels)
+            throw new UserError(
+                `models: ${file}: describes model "${name}" but ${relative(process.cwd(), join(dir, `${name}.sql`))} does not exist; remove the entry or add the SQL file`,
+            );
     }
     const seeds: SeedDef[] = [];
     const seedDir = join(root, 'seeds');
     const seedYaml = new Map<string, Yaml>();
     for (const { doc } of readYamlFiles(seedDir)) for (const s of (doc.seeds ?? []) as Yaml[]) seedYaml.set(s.name, s);
     if (existsSync(seedDir)) {
-        for (const f of readdirSync(seedDir).filter((x) => x.endsWith('.csv')).sort()) {
+        for (const f of readdirSync(seedDir)
+            .filter((x) => x.endsWith('.csv'))
+            .sort()) {
             const name = basename(f, '.csv');
             const y = seedYaml.get(name);
             if (!y) throw new UserError(`models: seed ${join(seedDir, f)} has no entry in models/seeds/*.yml; add one with its column types`);

@@ -15,7 +15,10 @@ export interface SeedResult {
 const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 
 export function seedHash(seed: SeedDef): string {
-    return createHash('sha256').update(readFileSync(seed.path)).update(JSON.stringify(seed.columns.map((c) => [c.name, c.type]))).digest('hex');
+    return createHash('sha256')
+        .update(readFileSync(seed.path))
+        .update(JSON.stringify(seed.columns.map((c) => [c.name, c.type])))
+        .digest('hex');
 }
 
 /**
@@ -52,8 +55,8 @@ export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
                 `select format_type(t::regtype::oid, null) as type from unnest($1::text[]) with ordinality as u(t, i) order by i`,
                 [seed.columns.map((c) => c.type)],
             );
-            const sameShape = cols.rows.length === seed.columns.length
-                && cols.rows.every((c, i) => c.name === seed.columns[i].name && c.type === probe.rows[i].type);
+            const sameShape =
+                cols.rows.length === seed.columns.length && cols.rows.every((c, i) => c.name === seed.columns[i].name && c.type === probe.rows[i].type);
             if (sameShape) await client.query(`delete from seeds.${q(seed.name)}`);
             else {
                 await client.query(`drop table if exists seeds.${q(seed.name)} cascade`);
@@ -62,14 +65,21 @@ export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
             for (let start = 0; start < rows.length; start += 500) {
                 const chunk = rows.slice(start, start + 500);
                 const params: (string | null)[] = [];
-                const tuples = chunk.map((row) => `(${row.map((v, j) => {
-                    params.push(v === '' ? null : v);
-                    return `$${params.length}::${seed.columns[j].type}`;
-                }).join(', ')})`);
+                const tuples = chunk.map(
+                    (row) =>
+                        `(${row
+                            .map((v, j) => {
+                                params.push(v === '' ? null : v);
+                                return `$${params.length}::${seed.columns[j].type}`;
+                            })
+                            .join(', ')})`,
+                );
                 try {
                     await client.query(`insert into seeds.${q(seed.name)} values ${tuples.join(', ')}`, params);
                 } catch (err) {
-                    throw new UserError(`seed: ${seed.path} (rows ${start + 2}-${start + chunk.length + 1}): ${(err as Error).message}; fix the value or the column type in the YAML`);
+                    throw new UserError(
+                        `seed: ${seed.path} (rows ${start + 2}-${start + chunk.length + 1}): ${(err as Error).message}; fix the value or the column type in the YAML`,
+                    );
                 }
             }
             await client.query(

@@ -31,7 +31,11 @@ export interface TransformOutcome {
 }
 
 /** seed -> build -> test, as `tokenmart build --test` and `tokenmart run` do it. */
-export async function seedBuildTest(pool: Pool, loaded: LoadedProject, options: { select?: readonly string[]; fullRefresh?: boolean; runId?: string; log: (l: string) => void }): Promise<TransformOutcome> {
+export async function seedBuildTest(
+    pool: Pool,
+    loaded: LoadedProject,
+    options: { select?: readonly string[]; fullRefresh?: boolean; runId?: string; log: (l: string) => void },
+): Promise<TransformOutcome> {
     await seedAll(pool, loaded.project, options.log);
     const build = await buildModels(pool, loaded.project, loaded.dag, options);
     const selected = new Set(selectModels(loaded.dag, options.select ?? []).map((m) => m.id));

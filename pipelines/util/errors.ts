@@ -3,7 +3,10 @@
  * The CLI prints `message` alone (no stack) and exits non-zero.
  */
 export class UserError extends Error {
-    constructor(message: string, readonly exitCode = 1) {
+    constructor(
+        message: string,
+        readonly exitCode = 1,
+    ) {
         super(message);
         this.name = 'UserError';
     }

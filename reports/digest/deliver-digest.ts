@@ -52,9 +52,15 @@ async function findPosted(client: SlackClient, channel: string, digestId: string
     const id = await channelId(client, channel);
     let cursor: string | undefined;
     do {
-        const page = await callSlack(() => client.conversations.history({
-            channel: id, oldest: String(Math.floor(since.getTime() / 1000) - 300), include_all_metadata: true, limit: 200, cursor,
-        }));
+        const page = await callSlack(() =>
+            client.conversations.history({
+                channel: id,
+                oldest: String(Math.floor(since.getTime() / 1000) - 300),
+                include_all_metadata: true,
+                limit: 200,
+                cursor,
+            }),
+        );
         const hit = page.messages?.find((m) => (m.metadata?.event_payload as { digest_id?: string } | undefined)?.digest_id === digestId);
         if (hit?.ts) return { ts: hit.ts, channelId: id };
         cursor = page.response_metadata?.next_cursor || undefined;
@@ -68,21 +74,36 @@ async function findPosted(client: SlackClient, channel: string, digestId: string
  * first looks for the message in Slack by the digest id in its metadata; a failed file upload is
  * retried alone, in the thread of the message already posted.
  */
-export async function deliverDigest(pool: Pool, client: SlackClient, message: DigestMessage, files: readonly DigestFile[], log: (l: string) => void = () => undefined): Promise<DeliveryOutcome> {
+export async function deliverDigest(
+    pool: Pool,
+    client: SlackClient,
+    message: DigestMessage,
+    files: readonly DigestFile[],
+    log: (l: string) => void = () => undefined,
+): Promise<DeliveryOutcome> {
     const lockClient = await pool.connect();
     const set = (fields: Record<string, unknown>) => {
         const keys = Object.keys(fields);
-        return pool.query(`update ops.deliveries set ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')}, updated_at = now() where digest_id = $1`, [message.digestId, ...keys.map((k) => fields[k])]);
+        return pool.query(`update ops.deliveries set ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')}, updated_at = now() where digest_id = $1`, [
+            message.digestId,
+            ...keys.map((k) => fields[k]),
+        ]);
     };
     try {
-        const { rows: [lock] } = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 11)) as ok', [message.digestId]);
+        const {
+            rows: [lock],
+        } = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 11)) as ok', [message.digestId]);
         if (!lock.ok) return { status: 'in_progress' };
         try {
             await pool.query(
                 `insert into ops.deliveries (digest_id, kind, period, channel, status) values ($1, $2, $3, $4, 'claimed') on conflict (digest_id) do nothing`,
                 [message.digestId, message.kind, message.period, message.channel],
             );
-            let row = (await pool.query<DeliveryRow>('select status, channel_id, message_ts, files_uploaded, claimed_at from ops.deliveries where digest_id = $1', [message.digestId])).rows[0];
+            let row = (
+                await pool.query<DeliveryRow>('select status, channel_id, message_ts, files_uploaded, claimed_at from ops.deliveries where digest_id = $1', [
+                    message.digestId,
+                ])
+            ).rows[0];
             if (row.status === 'complete') return { status: 'already_delivered', ts: row.message_ts };
             let ts = row.message_ts;
             let chId = row.channel_id;
@@ -100,13 +121,22 @@ export async function deliverDigest(pool: Pool, client: SlackClient, message: Di
                     }
                 }
                 if (row.status !== 'posted') {
-                    await pool.query(`update ops.deliveries set status = 'claimed', attempts = attempts + 1, error = null, updated_at = now() where digest_id = $1`, [message.digestId]);
+                    await pool.query(
+                        `update ops.deliveries set status = 'claimed', attempts = attempts + 1, error = null, updated_at = now() where digest_id = $1`,
+                        [message.digestId],
+                    );
                     try {
-                        const res = await callSlack(() => client.chat.postMessage({
-                            channel: message.channel, text: message.text, blocks: message.blocks as never[],
-                            metadata: { event_type: METADATA_EVENT, event_payload: { digest_id: message.digestId } },
-                            unfurl_links: false,
-                        }), (s) => log(`digest: Slack rate limit, waiting ${s} s`));
+                        const res = await callSlack(
+                            () =>
+                                client.chat.postMessage({
+                                    channel: message.channel,
+                                    text: message.text,
+                                    blocks: message.blocks as never[],
+                                    metadata: { event_type: METADATA_EVENT, event_payload: { digest_id: message.digestId } },
+                                    unfurl_links: false,
+                                }),
+                            (s) => log(`digest: Slack rate limit, waiting ${s} s`),
+                        );
                         ts = res.ts!;
                         chId = res.channel!;
                     } catch (err) {
@@ -121,10 +151,15 @@ export async function deliverDigest(pool: Pool, client: SlackClient, message: Di
                     await set({ status: 'posted', message_ts: ts, channel_id: chId });
                 }
                 if (files.length && !row.files_uploaded) {
-                    await callSlack(() => client.filesUploadV2({
-                        channel_id: chId!, thread_ts: ts!,
-                        file_uploads: files.map((f) => ({ file: f.data, filename: f.filename, title: f.title })),
-                    } as never), (s) => log(`digest: Slack rate limit, waiting ${s} s`));
+                    await callSlack(
+                        () =>
+                            client.filesUploadV2({
+                                channel_id: chId!,
+                                thread_ts: ts!,
+                                file_uploads: files.map((f) => ({ file: f.data, filename: f.filename, title: f.title })),
+                            } as never),
+                        (s) => log(`digest: Slack rate limit, waiting ${s} s`),
+                    );
                     await set({ files_uploaded: true });
                 }
                 await set({ status: 'complete', error: null });
@@ -132,9 +167,10 @@ export async function deliverDigest(pool: Pool, client: SlackClient, message: Di
             } catch (err) {
                 const f = err instanceof SlackCallError ? err.failure : { kind: 'unknown' as const, message: (err as Error).message };
                 const posted = ts !== null && ts !== undefined;
-                const error = f.kind === 'api'
-                    ? explainSlackError(f.code, message.channel)
-                    : `no answer from Slack (${f.message}); ${posted ? 'the message is posted, the rerun retries the files alone' : 'the rerun checks Slack for the message before posting again'}`;
+                const error =
+                    f.kind === 'api'
+                        ? explainSlackError(f.code, message.channel)
+                        : `no answer from Slack (${f.message}); ${posted ? 'the message is posted, the rerun retries the files alone' : 'the rerun checks Slack for the message before posting again'}`;
                 // A definite refusal frees the claim; an unknown outcome keeps it for the check.
                 await set({ status: posted ? 'posted' : f.kind === 'api' ? 'failed' : 'claimed', error });
                 return { status: 'failed', error, posted };

@@ -9,14 +9,18 @@ export function digestBlocks(data: DigestData): { text: string; blocks: unknown[
     const pct = Number(data.baseline) ? Number(diff) / Number(data.baseline) : null;
     const text = `${title}: ${formatUsd(data.spend)} (${formatSignedPercent(pct)} vs ${data.baselineLabel}), ${formatInt(data.requests)} requests`;
     const attention: string[] = [];
-    if (BigInt(data.unpricedRequests) > 0n) attention.push(`:warning: *${formatInt(data.unpricedRequests)} unpriced requests* are not in the spend figure (add their prices and rebuild)`);
+    if (BigInt(data.unpricedRequests) > 0n)
+        attention.push(`:warning: *${formatInt(data.unpricedRequests)} unpriced requests* are not in the spend figure (add their prices and rebuild)`);
     for (const t of data.failingTests) attention.push(`:x: data test failing: \`${t}\``);
     const blocks: unknown[] = [
         { type: 'header', text: { type: 'plain_text', text: title } },
         {
             type: 'section',
             fields: [
-                { type: 'mrkdwn', text: `*Spend*\n${formatUsd(data.spend)}  (${formatSignedUsd(diff)}, ${formatSignedPercent(pct)} vs ${data.baselineLabel} ${formatUsd(data.baseline)})` },
+                {
+                    type: 'mrkdwn',
+                    text: `*Spend*\n${formatUsd(data.spend)}  (${formatSignedUsd(diff)}, ${formatSignedPercent(pct)} vs ${data.baselineLabel} ${formatUsd(data.baseline)})`,
+                },
                 { type: 'mrkdwn', text: `*Requests*\n${formatInt(data.requests)}` },
                 { type: 'mrkdwn', text: `*Error rate*\n${formatPercent(data.errorRate)}` },
                 { type: 'mrkdwn', text: `*p95 latency*\n${formatMs(data.p95LatencyMs)}` },
@@ -25,10 +29,21 @@ export function digestBlocks(data: DigestData): { text: string; blocks: unknown[
         },
         {
             type: 'section',
-            text: { type: 'mrkdwn', text: `*Top movers vs ${data.baselineLabel}*\n${data.movers.length ? data.movers.map((m) => `• ${m.label}: ${formatSignedUsd(m.change)} (now ${formatUsd(m.now)})`).join('\n') : '• none'}` },
+            text: {
+                type: 'mrkdwn',
+                text: `*Top movers vs ${data.baselineLabel}*\n${data.movers.length ? data.movers.map((m) => `• ${m.label}: ${formatSignedUsd(m.change)} (now ${formatUsd(m.now)})`).join('\n') : '• none'}`,
+            },
         },
         ...(attention.length ? [{ type: 'section', text: { type: 'mrkdwn', text: attention.join('\n') } }] : []),
-        { type: 'context', elements: [{ type: 'mrkdwn', text: `UTC ${data.period.start}${data.period.end !== data.period.start ? ` to ${data.period.end}` : ''} · chart${data.period.kind === 'weekly' ? ' and PDF report' : ''} in the thread · tokenmart` }] },
+        {
+            type: 'context',
+            elements: [
+                {
+                    type: 'mrkdwn',
+                    text: `UTC ${data.period.start}${data.period.end !== data.period.start ? ` to ${data.period.end}` : ''} · chart${data.period.kind === 'weekly' ? ' and PDF report' : ''} in the thread · tokenmart`,
+                },
+            ],
+        },
     ];
     return { text, blocks };
 }

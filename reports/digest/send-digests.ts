@@ -35,8 +35,11 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
 
 /** Team -> channel for per-team digests: config mapping first, then the teams seed. */
 export async function teamTargets(pool: Pool, configured: Readonly<Record<string, string>>): Promise<DigestTarget[]> {
-    const fromSeed = (await pool.query<{ team: string; slack_channel: string }>('select team, slack_channel from staging.stg_teams where slack_channel is not null')
-        .catch(() => ({ rows: [] as { team: string; slack_channel: string }[] }))).rows;
+    const fromSeed = (
+        await pool
+            .query<{ team: string; slack_channel: string }>('select team, slack_channel from staging.stg_teams where slack_channel is not null')
+            .catch(() => ({ rows: [] as { team: string; slack_channel: string }[] }))
+    ).rows;
     const map = new Map(fromSeed.map((r) => [r.team, r.slack_channel]));
     for (const [team, channel] of Object.entries(configured)) map.set(team, channel);
     return [...map].sort().map(([team, channel]) => ({ team, channel }));
@@ -54,7 +57,8 @@ export async function sendDigests(pool: Pool, db: Kysely<ReportDatabase>, option
         const chartTitle = `Daily spend, last 14 days${target.team ? ` (${target.team})` : ''}`;
         const png = svgToPng(await renderSvg(dailySpendSpec(data.last14Days, chartTitle)));
         const files: DigestFile[] = [{ filename: `spend-${safe(options.period.label)}.png`, title: chartTitle, data: png }];
-        if (options.pdfPath) files.push({ filename: basename(options.pdfPath), title: `Weekly LLM spend report ${options.period.label}`, data: readFileSync(options.pdfPath) });
+        if (options.pdfPath)
+            files.push({ filename: basename(options.pdfPath), title: `Weekly LLM spend report ${options.period.label}`, data: readFileSync(options.pdfPath) });
         if (!options.client) {
             const base = join(dir, safe(digestId));
             writeFileSync(`${base}.png`, png);
@@ -64,9 +68,14 @@ export async function sendDigests(pool: Pool, db: Kysely<ReportDatabase>, option
                 text,
                 blocks,
                 metadata: { event_type: 'tokenmart_digest', event_payload: { digest_id: digestId } },
-                thread_files: files.map((f) => ({ filename: f.filename, title: f.title, bytes: f.data.length, ...(f.filename.endsWith('.png') ? { saved_as: `${base}.png` } : { path: options.pdfPath }) })),
+                thread_files: files.map((f) => ({
+                    filename: f.filename,
+                    title: f.title,
+                    bytes: f.data.length,
+                    ...(f.filename.endsWith('.png') ? { saved_as: `${base}.png` } : { path: options.pdfPath }),
+                })),
             };
-            writeFileSync(`${base}.json`, JSON.stringify(payload, null, 2) + '\n');
+            writeFileSync(`${base}.json`, `${JSON.stringify(payload, null, 2)}\n`);
             options.log(`digest: dry run: ${digestId} -> ${base}.json`);
             out.push({ digestId, channel: target.channel, outcome: { status: 'dry_run', payloadPath: `${base}.json` } });
             continue;

@@ -17,9 +17,7 @@ export function createSlackClient(token: string, slackApiUrl?: string): SlackCli
     });
 }
 
-export type SlackFailure =
-    | { readonly kind: 'api'; readonly code: string; readonly message: string }
-    | { readonly kind: 'unknown'; readonly message: string };
+export type SlackFailure = { readonly kind: 'api'; readonly code: string; readonly message: string } | { readonly kind: 'unknown'; readonly message: string };
 
 /** Why Slack said no, as one line with the fix. */
 export function explainSlackError(code: string, channel: string): string {

@@ -7,7 +7,9 @@ const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
     const path = env.PUPPETEER_EXECUTABLE_PATH || env.CHROMIUM_PATH || CANDIDATES.find((p) => existsSync(p));
     if (!path || !existsSync(path)) {
-        throw new UserError('report: Chromium not found (needed for the PDF); run `npm run setup` (installs Debian\'s chromium) or set PUPPETEER_EXECUTABLE_PATH to a Chrome/Chromium binary');
+        throw new UserError(
+            "report: Chromium not found (needed for the PDF); run `npm run setup` (installs Debian's chromium) or set PUPPETEER_EXECUTABLE_PATH to a Chrome/Chromium binary",
+        );
     }
     return path;
 }
@@ -18,7 +20,15 @@ export async function usingBrowser<T>(fn: (browser: Browser) => Promise<T>): Pro
         executablePath: chromiumPath(),
         headless: true,
         // No sandbox as root in CI containers; no background traffic on a closed network.
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-dev-shm-usage',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run',
+        ],
     });
     try {
         return await fn(browser);
@@ -41,16 +51,19 @@ export async function htmlToPdf(browser: Browser, html: string, options: PdfOpti
         page.on('request', (req) => (req.url().startsWith('data:') ? req.continue() : req.abort()));
         await page.setContent(html, { waitUntil: 'load' });
         const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
-        const style = 'font-family:"DejaVu Sans",Arial,sans-serif;font-size:8px;color:#52606d;width:100%;padding:0 14mm;display:flex;justify-content:space-between';
-        return Buffer.from(await page.pdf({
-            format: 'A4',
-            printBackground: true,
-            displayHeaderFooter: true,
-            headerTemplate: `<div style='${style}'><span>${esc(options.headerLeft)}</span><span>${esc(options.headerRight)}</span></div>`,
-            footerTemplate: `<div style='${style}'><span>tokenmart · confidential</span><span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
-            margin: { top: '20mm', bottom: '16mm', left: '0', right: '0' },
-            preferCSSPageSize: false,
-        }));
+        const style =
+            'font-family:"DejaVu Sans",Arial,sans-serif;font-size:8px;color:#52606d;width:100%;padding:0 14mm;display:flex;justify-content:space-between';
+        return Buffer.from(
+            await page.pdf({
+                format: 'A4',
+                printBackground: true,
+                displayHeaderFooter: true,
+                headerTemplate: `<div style='${style}'><span>${esc(options.headerLeft)}</span><span>${esc(options.headerRight)}</span></div>`,
+                footerTemplate: `<div style='${style}'><span>tokenmart · confidential</span><span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
+                margin: { top: '20mm', bottom: '16mm', left: '0', right: '0' },
+                preferCSSPageSize: false,
+            }),
+        );
     } finally {
         await page.close();
     }

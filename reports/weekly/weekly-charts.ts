@@ -21,12 +21,20 @@ export function spendTrendSpec(data: WeeklyData): TopLevelSpec {
 /** Token mix per model (share of each bucket), the models with the most spend first. */
 export function tokenMixSpec(data: WeeklyData): TopLevelSpec {
     const models = data.byModel.slice(0, 10);
-    const buckets = [['uncached input', 'uncachedInput'], ['cache read', 'cacheRead'], ['cache write', 'cacheWrite'], ['output', 'output'], ['reasoning', 'reasoning']] as const;
+    const buckets = [
+        ['uncached input', 'uncachedInput'],
+        ['cache read', 'cacheRead'],
+        ['cache write', 'cacheWrite'],
+        ['output', 'output'],
+        ['reasoning', 'reasoning'],
+    ] as const;
     return {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         width: 560,
         height: { step: 18 },
-        data: { values: models.flatMap((m) => buckets.map(([label, key], order) => ({ model: m.model, bucket: label, order, tokens: Number(m.tokens[key]) }))) },
+        data: {
+            values: models.flatMap((m) => buckets.map(([label, key], order) => ({ model: m.model, bucket: label, order, tokens: Number(m.tokens[key]) }))),
+        },
         mark: { type: 'bar' },
         encoding: {
             y: { field: 'model', type: 'nominal', sort: models.map((m) => m.model), title: null },

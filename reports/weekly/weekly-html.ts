@@ -1,4 +1,15 @@
-import { allocateCents, formatCents, formatInt, formatMs, formatPercent, formatSignedPercent, formatUsd, formatUsdCents, fromUnits, toUnits } from '../format.js';
+import {
+    allocateCents,
+    formatCents,
+    formatInt,
+    formatMs,
+    formatPercent,
+    formatSignedPercent,
+    formatUsd,
+    formatUsdCents,
+    fromUnits,
+    toUnits,
+} from '../format.js';
 import type { Breakdown, WeeklyData } from './weekly-data.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -31,13 +42,17 @@ function withUnpriced(amount: string, unpriced: string): string {
 function breakdownTable(title: string, rows: readonly Breakdown[], headers: readonly [string, string]): { html: string; cents: bigint[]; total: bigint } {
     const thisWeek = allocateCents(rows.map((r) => r.thisWeek));
     const lastWeek = allocateCents(rows.map((r) => r.lastWeek));
-    const body = rows.map((r, i) => {
-        const change = thisWeek.parts[i] - lastWeek.parts[i];
-        const share = thisWeek.total === 0n ? null : Number(thisWeek.parts[i]) / Number(thisWeek.total);
-        const pct = lastWeek.parts[i] === 0n ? null : Number(change) / Number(lastWeek.parts[i]);
-        return `<tr><td>${esc(r.key)}</td><td>${esc(r.label2 ?? '')}</td><td class="n">${withUnpriced(formatCents(thisWeek.parts[i]), r.unpriced)}</td><td class="n">${formatCents(lastWeek.parts[i])}</td>`
-            + `<td class="n ${change > 0n ? 'up' : change < 0n ? 'down' : ''}">${signedCents(change)} <small>${formatSignedPercent(pct)}</small></td><td class="n">${formatPercent(share)}</td></tr>`;
-    }).join('\n');
+    const body = rows
+        .map((r, i) => {
+            const change = thisWeek.parts[i] - lastWeek.parts[i];
+            const share = thisWeek.total === 0n ? null : Number(thisWeek.parts[i]) / Number(thisWeek.total);
+            const pct = lastWeek.parts[i] === 0n ? null : Number(change) / Number(lastWeek.parts[i]);
+            return (
+                `<tr><td>${esc(r.key)}</td><td>${esc(r.label2 ?? '')}</td><td class="n">${withUnpriced(formatCents(thisWeek.parts[i]), r.unpriced)}</td><td class="n">${formatCents(lastWeek.parts[i])}</td>` +
+                `<td class="n ${change > 0n ? 'up' : change < 0n ? 'down' : ''}">${signedCents(change)} <small>${formatSignedPercent(pct)}</small></td><td class="n">${formatPercent(share)}</td></tr>`
+            );
+        })
+        .join('\n');
     const totalChange = thisWeek.total - lastWeek.total;
     const html = `<h2>${esc(title)}</h2>
 <table><thead><tr><th>${esc(headers[0])}</th><th>${esc(headers[1])}</th><th class="n">This week</th><th class="n">Last week</th><th class="n">Change</th><th class="n">Share</th></tr></thead>
@@ -48,7 +63,7 @@ function breakdownTable(title: string, rows: readonly Breakdown[], headers: read
 
 const fmtDate = (day: string) => new Date(`${day}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 export const periodLabel = (d: WeeklyData) => `${d.week.label} (${d.week.start} to ${d.week.end})`;
-export const asOfLabel = (d: WeeklyData) => (d.notes.dataAsOf ? d.notes.dataAsOf.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : 'no data');
+export const asOfLabel = (d: WeeklyData) => (d.notes.dataAsOf ? `${d.notes.dataAsOf.toISOString().replace('T', ' ').slice(0, 16)} UTC` : 'no data');
 
 export function renderWeeklyHtml(data: WeeklyData, charts: WeeklyCharts, generatedAt: Date): { html: string; figures: DisplayedFigures } {
     const k = data.kpis;
@@ -67,14 +82,31 @@ export function renderWeeklyHtml(data: WeeklyData, charts: WeeklyCharts, generat
         const t = m.tokens;
         const all = [t.uncachedInput, t.cacheRead, t.cacheWrite, t.output, t.reasoning].map(Number);
         const sum = all.reduce((a, b) => a + b, 0);
-        return all.map((x) => `<td class="n">${sum ? ((100 * x) / sum).toFixed(0) + '%' : '—'}</td>`).join('');
+        return all.map((x) => `<td class="n">${sum ? `${((100 * x) / sum).toFixed(0)}%` : '—'}</td>`).join('');
     };
-    const modelRows = data.byModel.map((m, i) => `<tr><td>${esc(m.provider)}<br><b>${esc(m.model)}</b></td><td class="n">${formatInt(m.requests)}</td><td class="n">${withUnpriced(formatCents(modelCents.parts[i]), m.unpriced)}</td>${mix(m)}<td class="n">${formatUsdCents(fromUnits(toUnits(m.cacheReadSavingsUsd) + toUnits(m.cacheHitSavingsUsd)))}</td></tr>`).join('\n');
-    const moverRows = (list: WeeklyData['movers']['up']) => list.length
-        ? list.map((m) => `<tr><td>${esc(m.team)}</td><td>${esc(m.feature)}</td><td>${esc(m.model)}</td><td class="n">${formatUsdCents(m.lastWeek)}</td><td class="n">${formatUsdCents(m.thisWeek)}</td><td class="n ${Number(m.change) > 0 ? 'up' : 'down'}">${Number(m.change) > 0 ? '+' : ''}${formatUsd(m.change)}</td></tr>`).join('\n')
-        : '<tr><td colspan="6" class="muted">None</td></tr>';
-    const moverTable = (title: string, list: WeeklyData['movers']['up']) => `<div class="keep"><h3>${title}</h3><table><thead><tr><th>Team</th><th>Feature</th><th>Model</th><th class="n">Last week</th><th class="n">This week</th><th class="n">Change</th></tr></thead><tbody>${moverRows(list)}</tbody></table></div>`;
-    const healthRows = data.health.map((h) => `<tr><td>${esc(h.feature)}</td><td class="n">${formatInt(h.requests)}</td><td class="n ${h.errorRate > 0.05 ? 'up' : ''}">${formatPercent(h.errorRate)}</td><td class="n">${formatMs(h.p95LatencyMs)}</td><td class="n">${h.thumbsUpRate === null ? '—' : `${formatPercent(h.thumbsUpRate)} <small>(n=${formatInt(h.feedbackCount)})</small>`}</td></tr>`).join('\n');
+    const modelRows = data.byModel
+        .map(
+            (m, i) =>
+                `<tr><td>${esc(m.provider)}<br><b>${esc(m.model)}</b></td><td class="n">${formatInt(m.requests)}</td><td class="n">${withUnpriced(formatCents(modelCents.parts[i]), m.unpriced)}</td>${mix(m)}<td class="n">${formatUsdCents(fromUnits(toUnits(m.cacheReadSavingsUsd) + toUnits(m.cacheHitSavingsUsd)))}</td></tr>`,
+        )
+        .join('\n');
+    const moverRows = (list: WeeklyData['movers']['up']) =>
+        list.length
+            ? list
+                  .map(
+                      (m) =>
+                          `<tr><td>${esc(m.team)}</td><td>${esc(m.feature)}</td><td>${esc(m.model)}</td><td class="n">${formatUsdCents(m.lastWeek)}</td><td class="n">${formatUsdCents(m.thisWeek)}</td><td class="n ${Number(m.change) > 0 ? 'up' : 'down'}">${Number(m.change) > 0 ? '+' : ''}${formatUsd(m.change)}</td></tr>`,
+                  )
+                  .join('\n')
+            : '<tr><td colspan="6" class="muted">None</td></tr>';
+    const moverTable = (title: string, list: WeeklyData['movers']['up']) =>
+        `<div class="keep"><h3>${title}</h3><table><thead><tr><th>Team</th><th>Feature</th><th>Model</th><th class="n">Last week</th><th class="n">This week</th><th class="n">Change</th></tr></thead><tbody>${moverRows(list)}</tbody></table></div>`;
+    const healthRows = data.health
+        .map(
+            (h) =>
+                `<tr><td>${esc(h.feature)}</td><td class="n">${formatInt(h.requests)}</td><td class="n ${h.errorRate > 0.05 ? 'up' : ''}">${formatPercent(h.errorRate)}</td><td class="n">${formatMs(h.p95LatencyMs)}</td><td class="n">${h.thumbsUpRate === null ? '—' : `${formatPercent(h.thumbsUpRate)} <small>(n=${formatInt(h.feedbackCount)})</small>`}</td></tr>`,
+        )
+        .join('\n');
     const n = data.notes;
     const testLine = n.testRun.runId
         ? `${n.testRun.passed} passed, ${n.testRun.warned} warned, ${n.testRun.failed} failed (run ${esc(n.testRun.runId.slice(0, 8))}, ${esc(n.testRun.at?.toISOString().slice(0, 16).replace('T', ' '))} UTC)${n.testRun.failing.length ? `: ${n.testRun.failing.map(esc).join(', ')}` : ''}`
@@ -145,9 +177,13 @@ ${moverTable('Largest decreases', data.movers.down)}
     return {
         html,
         figures: {
-            spend: formatCents(spendCents), previousSpend: formatCents(prevCents), monthToDate: formatUsd(k.monthToDate),
-            requests: formatInt(k.requests), unpricedRequests: formatInt(k.unpricedRequests),
-            teamRows: data.byTeam.map((r, i) => ({ team: r.key, thisWeek: formatCents(teams.cents[i]) })), teamTotal: formatCents(teams.total),
+            spend: formatCents(spendCents),
+            previousSpend: formatCents(prevCents),
+            monthToDate: formatUsd(k.monthToDate),
+            requests: formatInt(k.requests),
+            unpricedRequests: formatInt(k.unpricedRequests),
+            teamRows: data.byTeam.map((r, i) => ({ team: r.key, thisWeek: formatCents(teams.cents[i]) })),
+            teamTotal: formatCents(teams.total),
         },
     };
 }

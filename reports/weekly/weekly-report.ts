@@ -19,7 +19,13 @@ export interface WeeklyReport {
 }
 
 /** Reads the marts, draws the charts, writes weekly-YYYY-Www.html and (with a browser) .pdf. */
-export async function writeWeeklyReport(db: Kysely<ReportDatabase>, week: Week, outDir: string, browser: Browser | undefined, now = new Date()): Promise<WeeklyReport> {
+export async function writeWeeklyReport(
+    db: Kysely<ReportDatabase>,
+    week: Week,
+    outDir: string,
+    browser: Browser | undefined,
+    now = new Date(),
+): Promise<WeeklyReport> {
     const started = Date.now();
     const data = await loadWeeklyData(db, week);
     const hasTrend = data.trend.some((r) => Number(r.costUsd) !== 0);
@@ -33,7 +39,10 @@ export async function writeWeeklyReport(db: Kysely<ReportDatabase>, week: Week, 
     writeFileSync(`${base}.html`, html);
     let pdfPath: string | undefined;
     if (browser) {
-        const pdf = await htmlToPdf(browser, html, { headerLeft: `tokenmart · LLM spend · ${periodLabel(data)}`, headerRight: `data as of ${asOfLabel(data)}` });
+        const pdf = await htmlToPdf(browser, html, {
+            headerLeft: `tokenmart · LLM spend · ${periodLabel(data)}`,
+            headerRight: `data as of ${asOfLabel(data)}`,
+        });
         pdfPath = `${base}.pdf`;
         writeFileSync(pdfPath, pdf);
     }

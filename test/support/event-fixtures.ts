@@ -26,7 +26,7 @@ export function event(n: number, overrides: Record<string, unknown> = {}): Recor
 }
 
 export function jsonl(events: readonly unknown[]): string {
-    return events.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('\n') + '\n';
+    return `${events.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('\n')}\n`;
 }
 
 export function writeLog(dir: string, name: string, body: string, gzip = name.endsWith('.gz')): string {

@@ -16,7 +16,13 @@ export interface PostedMessage {
 export class FakeSlack {
     readonly messages: PostedMessage[] = [];
     readonly calls: string[] = [];
-    readonly channels = new Map([['C0SPEND', 'llm-spend'], ['C0ALERT', 'data-alerts'], ['C0SUPPORT', 'support-llm-spend'], ['C0SEARCH', 'search-llm-spend'], ['C0PLATFORM', 'platform-llm-spend']]);
+    readonly channels = new Map([
+        ['C0SPEND', 'llm-spend'],
+        ['C0ALERT', 'data-alerts'],
+        ['C0SUPPORT', 'support-llm-spend'],
+        ['C0SEARCH', 'search-llm-spend'],
+        ['C0PLATFORM', 'platform-llm-spend'],
+    ]);
     rateLimitNext = new Map<string, number>();
     dropResponseNext = new Set<string>();
     errorNext = new Map<string, string>();
@@ -83,8 +89,12 @@ export class FakeSlack {
                 if (!channel) return json(200, { ok: false, error: 'channel_not_found' });
                 const ts = `${this.seq++}.000100`;
                 this.messages.push({
-                    channel, ts, text: params.text, blocks: params.blocks ? JSON.parse(params.blocks) : [],
-                    metadata: params.metadata ? JSON.parse(params.metadata) : undefined, threadFiles: [],
+                    channel,
+                    ts,
+                    text: params.text,
+                    blocks: params.blocks ? JSON.parse(params.blocks) : [],
+                    metadata: params.metadata ? JSON.parse(params.metadata) : undefined,
+                    threadFiles: [],
                 });
                 if (this.dropResponseNext.delete(method)) {
                     req.socket.destroy(); // the message exists; the caller never hears about it
@@ -95,7 +105,9 @@ export class FakeSlack {
             case 'conversations.list':
                 return json(200, { ok: true, channels: [...this.channels].map(([id, name]) => ({ id, name })), response_metadata: { next_cursor: '' } });
             case 'conversations.history': {
-                const msgs = this.messages.filter((m) => m.channel === params.channel).reverse()
+                const msgs = this.messages
+                    .filter((m) => m.channel === params.channel)
+                    .reverse()
                     .map((m) => ({ ts: m.ts, text: m.text, ...(params.include_all_metadata === 'true' && m.metadata ? { metadata: m.metadata } : {}) }));
                 return json(200, { ok: true, messages: msgs, has_more: false, response_metadata: { next_cursor: '' } });
             }

@@ -12,5 +12,5 @@ export function copyModels(label: string): string {
 
 /** Appends rows to the copy's curated price seed. */
 export function addPrices(root: string, rows: readonly string[]): void {
-    appendFileSync(join(root, 'seeds', 'model_prices.csv'), rows.map((r) => r + '\n').join(''));
+    appendFileSync(join(root, 'seeds', 'model_prices.csv'), rows.map((r) => `${r}\n`).join(''));
 }

@@ -28,7 +28,8 @@ export function digestPeriod(kind: string, flags: { day?: string; week?: string 
 }
 
 export function registerDigest(program: Command): void {
-    program.command('digest')
+    program
+        .command('digest')
         .description('post the daily or weekly Slack digest (exactly once per period and channel)')
         .argument('<kind>', 'daily | weekly')
         .option('--channel <channel>', 'channel name or ID (default: config slack.channel)')
@@ -43,10 +44,21 @@ export function registerDigest(program: Command): void {
             const client = flags.dryRun || !config.slack.token ? undefined : createSlackClient(config.slack.token, process.env.SLACK_API_URL);
             if (!client && !flags.dryRun) log('digest: no SLACK_BOT_TOKEN: writing the payload instead of posting');
             const sent = await usingDatabase(config, async (h) => {
-                const targets: DigestTarget[] = [{ channel: flags.channel ?? config.slack.channel }, ...(flags.perTeam ? await teamTargets(h.pool, config.slack.teamChannels) : [])];
-                return sendDigests(h.pool, h.db as unknown as Kysely<ReportDatabase>, { period, targets, client, outDir: config.outputDir, pdfPath: flags.pdf, log });
+                const targets: DigestTarget[] = [
+                    { channel: flags.channel ?? config.slack.channel },
+                    ...(flags.perTeam ? await teamTargets(h.pool, config.slack.teamChannels) : []),
+                ];
+                return sendDigests(h.pool, h.db as unknown as Kysely<ReportDatabase>, {
+                    period,
+                    targets,
+                    client,
+                    outDir: config.outputDir,
+                    pdfPath: flags.pdf,
+                    log,
+                });
             });
             const failed = sent.filter((s) => s.outcome.status === 'failed');
-            if (failed.length) throw new UserError(`digest: ${failed.length} of ${sent.length} digest(s) not delivered: ${(failed[0].outcome as { error: string }).error}`);
+            if (failed.length)
+                throw new UserError(`digest: ${failed.length} of ${sent.length} digest(s) not delivered: ${(failed[0].outcome as { error: string }).error}`);
         });
 }

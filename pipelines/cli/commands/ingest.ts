@@ -4,7 +4,8 @@ import { UserError } from '../../util/errors.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
 
 export function registerIngest(program: Command): void {
-    program.command('ingest')
+    program
+        .command('ingest')
         .description('load JSON Lines usage logs (optionally gzip) into raw.events, exactly once per file')
         .argument('[source]', 'a directory, a file, or s3://bucket/prefix (default: config "source")')
         .option('--endpoint <url>', 'S3-compatible endpoint (MinIO, R2, ...); default AWS_ENDPOINT_URL')
@@ -16,6 +17,7 @@ export function registerIngest(program: Command): void {
             const uri = sourceArg ?? config.source;
             if (!uri) throw new UserError('ingest: no source given; pass a directory or s3://bucket/prefix, or set "source" in tokenmart.config.json');
             const summary = await usingDatabase(config, (handle) => runIngest(handle, config, uri, flags, log));
-            if (summary.filesFailed > 0) throw new UserError(`ingest: ${summary.filesFailed} file(s) not loaded (listed above as FAILED, and in ops.load_failures); fix them and rerun`);
+            if (summary.filesFailed > 0)
+                throw new UserError(`ingest: ${summary.filesFailed} file(s) not loaded (listed above as FAILED, and in ops.load_failures); fix them and rerun`);
         });
 }

@@ -1,4 +1,4 @@
-import { Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Command } from 'commander';
 import type { ReportDatabase } from '../../../reports/mart-tables.js';
 import { lastCompleteWeek, parseIsoWeek } from '../../../reports/period.js';
@@ -8,7 +8,8 @@ import { configFrom, log, usingDatabase } from '../using-database.js';
 
 export function registerReport(program: Command): void {
     const report = program.command('report').description('render reports from the marts');
-    report.command('weekly')
+    report
+        .command('weekly')
         .description('weekly finance report: self-contained HTML and an A4 PDF')
         .option('--week <YYYY-Www>', 'ISO week (default: the last complete week)')
         .option('--out <dir>', 'output folder (default: config outputDir)')
@@ -21,7 +22,9 @@ export function registerReport(program: Command): void {
                 const db = h.db as unknown as Kysely<ReportDatabase>;
                 return flags.pdf ? usingBrowser((browser) => writeWeeklyReport(db, week, out, browser)) : writeWeeklyReport(db, week, out, undefined);
             });
-            log(`report: week ${week.label}: spend ${result.figures.spend}, ${result.figures.requests} requests, ${result.figures.unpricedRequests} unpriced (${result.seconds.toFixed(1)} s)`);
-            process.stdout.write(`${result.htmlPath}\n${result.pdfPath ? result.pdfPath + '\n' : ''}`);
+            log(
+                `report: week ${week.label}: spend ${result.figures.spend}, ${result.figures.requests} requests, ${result.figures.unpricedRequests} unpriced (${result.seconds.toFixed(1)} s)`,
+            );
+            process.stdout.write(`${result.htmlPath}\n${result.pdfPath ? `${result.pdfPath}\n` : ''}`);
         });
 }

@@ -10,7 +10,8 @@ export async function runOnce(config: Config, kind: RunKind, source: string | un
 }
 
 export function registerRun(program: Command): void {
-    program.command('run')
+    program
+        .command('run')
         .description('the whole pipeline once: ingest -> seed -> build -> test -> report -> notify (one run at a time)')
         .option('--daily', 'daily run: daily digest (default)')
         .option('--weekly', 'weekly run: weekly PDF/HTML report and weekly digest')
@@ -23,7 +24,8 @@ export function registerRun(program: Command): void {
             if (outcome.status === 'failed' || outcome.status === 'blocked') throw new UserError(outcome.message);
         });
 
-    program.command('schedule')
+    program
+        .command('schedule')
         .description('long-running scheduler for self-hosting (config schedules; SIGTERM stops after the current stage)')
         .action(async () => {
             const config = configFrom(program.opts());
@@ -32,10 +34,14 @@ export function registerRun(program: Command): void {
                 const o = await runOnce(config, kind, undefined, () => stopRequested);
                 return o.message;
             };
-            const scheduler = startScheduler([
-                { name: 'daily', expression: config.schedules.daily, run: job('daily') },
-                { name: 'weekly', expression: config.schedules.weekly, run: job('weekly') },
-            ], config.timezone, log);
+            const scheduler = startScheduler(
+                [
+                    { name: 'daily', expression: config.schedules.daily, run: job('daily') },
+                    { name: 'weekly', expression: config.schedules.weekly, run: job('weekly') },
+                ],
+                config.timezone,
+                log,
+            );
             // Handlers first, then the ready line: a signal right after it must find them in place.
             const stopped = new Promise<void>((resolve) => {
                 const onSignal = (signal: string) => {

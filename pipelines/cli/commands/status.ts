@@ -31,7 +31,9 @@ export async function readStatus(pool: Pool, database: string): Promise<Pipeline
     return {
         database,
         latestEventAt: latest.at,
-        runs: await q(`select run_id, kind, status, started_at, extract(epoch from finished_at - started_at)::float as seconds, error from ops.runs order by started_at desc limit 5`),
+        runs: await q(
+            `select run_id, kind, status, started_at, extract(epoch from finished_at - started_at)::float as seconds, error from ops.runs order by started_at desc limit 5`,
+        ),
         loads,
         recentFailures: await q(`select source_uri, reason, failed_at from ops.load_failures order by failed_at desc limit 5`),
         tests,
@@ -39,7 +41,7 @@ export async function readStatus(pool: Pool, database: string): Promise<Pipeline
     };
 }
 
-const when = (d: Date | null) => (d ? d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '—');
+const when = (d: Date | null) => (d ? `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '—');
 
 export function formatStatus(s: PipelineStatus): string[] {
     const hours = s.latestEventAt ? ((Date.now() - s.latestEventAt.getTime()) / 3_600_000).toFixed(1) : null;
@@ -50,19 +52,23 @@ export function formatStatus(s: PipelineStatus): string[] {
         ...s.recentFailures.map((f) => `  failed ${when(f.failed_at)} ${f.source_uri}: ${f.reason}`),
         `data tests (latest run ${s.tests.run_id?.slice(0, 8) ?? '—'}): ${s.tests.passed} passed, ${s.tests.warned} warned, ${s.tests.failed} failed`,
         `runs:${s.runs.length ? '' : ' none yet'}`,
-        ...s.runs.map((r) => `  ${when(r.started_at)} ${r.kind.padEnd(6)} ${r.status.padEnd(9)} ${r.seconds === null ? '' : `${r.seconds.toFixed(0)} s `}${r.run_id}${r.error ? `: ${r.error}` : ''}`),
+        ...s.runs.map(
+            (r) =>
+                `  ${when(r.started_at)} ${r.kind.padEnd(6)} ${r.status.padEnd(9)} ${r.seconds === null ? '' : `${r.seconds.toFixed(0)} s `}${r.run_id}${r.error ? `: ${r.error}` : ''}`,
+        ),
         `deliveries:${s.deliveries.length ? '' : ' none yet'}`,
         ...s.deliveries.map((d) => `  ${when(d.updated_at)} ${d.status.padEnd(8)} ${d.digest_id}${d.error ? `: ${d.error}` : ''}`),
     ];
 }
 
 export function registerStatus(program: Command): void {
-    program.command('status')
+    program
+        .command('status')
         .description('recent runs, loads, failures, data tests and deliveries')
         .option('--json', 'machine-readable output')
         .action(async (flags: { json?: boolean }) => {
             const config = configFrom(program.opts());
             const status = await usingDatabase(config, (h) => readStatus(h.pool, redactUrl(h.url)));
-            process.stdout.write(flags.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status).join('\n') + '\n');
+            process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status).join('\n')}\n`);
         });
 }

@@ -16,14 +16,16 @@ interface SelectFlags {
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(/[\s,]+/).filter(Boolean)];
 
 export function registerTransform(program: Command): void {
-    program.command('seed')
+    program
+        .command('seed')
         .description('load the CSV seeds under models/seeds/ (prices, teams, features, users)')
         .action(async () => {
             const { project } = await loadModels();
             await usingDatabase(configFrom(program.opts()), (h) => seedAll(h.pool, project, log));
         });
 
-    program.command('build')
+    program
+        .command('build')
         .description('build the SQL models (staging -> intermediate -> marts); seeds first')
         .option('-s, --select <models>', 'name (just it), name+ (and downstream), +name (and upstream); repeatable', collect)
         .option('--full-refresh', 'rebuild incremental models from all history (re-prices everything)')
@@ -35,10 +37,14 @@ export function registerTransform(program: Command): void {
             });
             const failed = result.results.filter((r) => r.status === 'error' || r.status === 'skipped');
             log(`build: run ${result.runId}: ${result.results.length - failed.length} of ${result.results.length} models built`);
-            if (failed.length) throw new UserError(`build: ${failed.filter((r) => r.status === 'error').length} model(s) failed and ${failed.filter((r) => r.status === 'skipped').length} skipped (see above); fix the SQL and rerun \`tokenmart build\``);
+            if (failed.length)
+                throw new UserError(
+                    `build: ${failed.filter((r) => r.status === 'error').length} model(s) failed and ${failed.filter((r) => r.status === 'skipped').length} skipped (see above); fix the SQL and rerun \`tokenmart build\``,
+                );
         });
 
-    program.command('test')
+    program
+        .command('test')
         .description('run the data tests in the models YAML and the raw source freshness check')
         .option('-s, --select <models>', 'only tests of these models (same syntax as build)', collect)
         .action(async (flags: SelectFlags) => {
@@ -50,7 +56,8 @@ export function registerTransform(program: Command): void {
             if (!run.ok) throw new UserError('test: error-level data tests failed (see above); reports are blocked until they pass');
         });
 
-    program.command('docs')
+    program
+        .command('docs')
         .description('write a browsable description of every model and column, with lineage (HTML + manifest.json)')
         .option('--out <dir>', 'output folder (default: <outputDir>/docs)')
         .action(async (flags: { out?: string }) => {

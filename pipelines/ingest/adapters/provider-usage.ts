@@ -16,20 +16,30 @@ export interface ContractTokens {
     readonly reasoning_tokens: number | null;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: provider usage objects are untyped JSON read by key
+type UsageObject = Record<string, any>;
+
 const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const orNull = (v: number): number | null => (v > 0 ? v : null);
 
 /** OpenAI Chat Completions / Responses `usage`. */
-export function fromOpenAIUsage(usage: Record<string, any>): ContractTokens {
+export function fromOpenAIUsage(usage: UsageObject): ContractTokens {
     const input = n(usage.prompt_tokens ?? usage.input_tokens);
     const output = n(usage.completion_tokens ?? usage.output_tokens);
     const cached = n((usage.prompt_tokens_details ?? usage.input_tokens_details)?.cached_tokens);
     const reasoning = n((usage.completion_tokens_details ?? usage.output_tokens_details)?.reasoning_tokens);
-    return { input_tokens: input, output_tokens: output, cache_read_tokens: orNull(cached), cache_write_tokens: null, cache_write_1h_tokens: null, reasoning_tokens: orNull(reasoning) };
+    return {
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: orNull(cached),
+        cache_write_tokens: null,
+        cache_write_1h_tokens: null,
+        reasoning_tokens: orNull(reasoning),
+    };
 }
 
 /** Anthropic Messages `usage`. */
-export function fromAnthropicUsage(usage: Record<string, any>): ContractTokens {
+export function fromAnthropicUsage(usage: UsageObject): ContractTokens {
     const read = n(usage.cache_read_input_tokens);
     const write = n(usage.cache_creation_input_tokens);
     const write1h = n(usage.cache_creation?.ephemeral_1h_input_tokens);
@@ -44,7 +54,7 @@ export function fromAnthropicUsage(usage: Record<string, any>): ContractTokens {
 }
 
 /** Gemini / Vertex AI `usageMetadata`. */
-export function fromGeminiUsage(usage: Record<string, any>): ContractTokens {
+export function fromGeminiUsage(usage: UsageObject): ContractTokens {
     const thoughts = n(usage.thoughtsTokenCount);
     return {
         input_tokens: n(usage.promptTokenCount),

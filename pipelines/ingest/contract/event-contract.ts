@@ -45,18 +45,27 @@ export function checkEvent(value: unknown): CheckedEvent {
     const event = value as Record<string, unknown>;
     const version = event.schema_version;
     if (version === undefined) return { ok: false, reason: 'missing required field "schema_version"' };
-    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return { ok: false, reason: 'field "schema_version" must be an integer >= 1' };
+    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
+        return { ok: false, reason: 'field "schema_version" must be an integer >= 1' };
     const validate = validatorFor(version);
     if (!validate(event)) return { ok: false, reason: describe(validate) };
     // Cross-field rules JSON Schema cannot say: the OTel totals must contain their parts, or a
     // token would be counted twice (or negative) when staging splits them into buckets.
     const input = event.input_tokens as number;
     const cached = ((event.cache_read_tokens as number | null) ?? 0) + ((event.cache_write_tokens as number | null) ?? 0);
-    if (cached > input) return { ok: false, reason: `cache_read_tokens + cache_write_tokens (${cached}) exceed input_tokens (${input}); input_tokens must include cached tokens` };
+    if (cached > input)
+        return {
+            ok: false,
+            reason: `cache_read_tokens + cache_write_tokens (${cached}) exceed input_tokens (${input}); input_tokens must include cached tokens`,
+        };
     const write1h = (event.cache_write_1h_tokens as number | null) ?? 0;
     if (write1h > ((event.cache_write_tokens as number | null) ?? 0)) return { ok: false, reason: 'cache_write_1h_tokens exceed cache_write_tokens' };
     const reasoning = (event.reasoning_tokens as number | null) ?? 0;
-    if (reasoning > (event.output_tokens as number)) return { ok: false, reason: `reasoning_tokens (${reasoning}) exceed output_tokens (${event.output_tokens as number}); output_tokens must include reasoning` };
+    if (reasoning > (event.output_tokens as number))
+        return {
+            ok: false,
+            reason: `reasoning_tokens (${reasoning}) exceed output_tokens (${event.output_tokens as number}); output_tokens must include reasoning`,
+        };
     const eventAt = new Date(event.timestamp as string);
     const year = eventAt.getUTCFullYear();
     if (year < 2000 || year > 2100) return { ok: false, reason: `field "timestamp" is out of range (${event.timestamp as string})` };

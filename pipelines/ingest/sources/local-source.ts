@@ -29,7 +29,7 @@ export function localSource(pathLike: string): Source {
     return {
         description: root,
         async *list() {
-            let st;
+            let st: Awaited<ReturnType<typeof stat>>;
             try {
                 st = await stat(root);
             } catch {

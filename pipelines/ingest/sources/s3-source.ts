@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../util/errors.js';
 import { LOG_FILE_PATTERN, type Source, type SourceFile } from './source.js';
@@ -26,10 +26,14 @@ export function createS3Client(endpoint: string | undefined): S3Client {
 function s3Error(err: unknown, bucket: string): UserError {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
-    const fix = e.name === 'NoSuchBucket' ? 'check the bucket name'
-        : e.name === 'CredentialsProviderError' ? 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE / an instance role)'
-        : status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' ? 'check AWS credentials and that they allow s3:ListBucket and s3:GetObject'
-        : 'check the endpoint (--endpoint / AWS_ENDPOINT_URL) and network';
+    const fix =
+        e.name === 'NoSuchBucket'
+            ? 'check the bucket name'
+            : e.name === 'CredentialsProviderError'
+              ? 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE / an instance role)'
+              : status === 403 || e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId'
+                ? 'check AWS credentials and that they allow s3:ListBucket and s3:GetObject'
+                : 'check the endpoint (--endpoint / AWS_ENDPOINT_URL) and network';
     return new UserError(`ingest: S3 bucket ${bucket}: ${e.name ?? 'error'}: ${e.message ?? String(err)}; ${fix}`);
 }
 
@@ -47,7 +51,7 @@ export function s3Source(uri: string, endpoint: string | undefined, options: S3S
         async *list() {
             let token: string | undefined;
             do {
-                let page;
+                let page: ListObjectsV2CommandOutput;
                 try {
                     page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: options.pageSize }));
                 } catch (err) {
