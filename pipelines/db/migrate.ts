@@ -1,6 +1,7 @@
 import { Migrator, type Kysely } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { UserError } from '../util/errors.js';
+import { syncContractColumns } from './contract-columns.js';
 
 export interface MigrateOutcome {
     readonly applied: readonly string[];
@@ -21,5 +22,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> 
             `migrate: migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message ?? error}; fix the database state or the migration and rerun \`tokenmart migrate\``,
         );
     }
-    return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+    const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    const added = await syncContractColumns(db);
+    return { applied: [...applied, ...added.map((c) => `contract column ${c}`)] };
 }

@@ -4,7 +4,7 @@ import type { PoolClient } from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { parseLine } from './parse-line.js';
 import { QuarantineSpool } from './quarantine-spool.js';
-import { RAW_COPY_COLUMNS } from './raw-columns.js';
+import { RAW_COPY_COLUMNS } from './contract/raw-columns.js';
 import { newReadStats, readLineBatches } from './read-lines.js';
 import type { PiiScrubber, RedactionKind } from './scrub-pii.js';
 import type { SourceFile } from './sources/source.js';

@@ -1,6 +1,7 @@
 import { checkEvent } from './contract/event-contract.js';
-import { KNOWN_FIELDS, RAW_EVENT_FIELDS } from './raw-columns.js';
-import { STRUCTURAL_FIELDS, type PiiScrubber } from './scrub-pii.js';
+import { DERIVED_COLUMNS, EVENT_FIELDS, type EventField } from './contract/event-fields.js';
+import { fieldsOf, LATEST_SCHEMA_VERSION } from './contract/event-schema.js';
+import type { PiiScrubber } from './scrub-pii.js';
 
 export type LineOutcome =
     | { readonly kind: 'blank' }
@@ -17,24 +18,28 @@ const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 class Unstorable extends Error {}
 
-/** How each typed column is filled: decided once, not per line. */
-type Fill = 'id' | 'free' | 'user' | 'longtext' | 'json' | 'plain';
-const PLAN: ReadonlyArray<readonly [string, Fill]> = RAW_EVENT_FIELDS.map(
-    ([name, kind]) =>
-        [
-            name,
-            kind === 'json'
-                ? 'json'
-                : kind !== 'text'
-                  ? 'plain'
-                  : name === 'user_id'
-                    ? 'user'
-                    : name === 'prompt_text' || name === 'completion_text'
-                      ? 'longtext'
-                      : STRUCTURAL_FIELDS.has(name)
-                        ? 'id'
-                        : 'free',
-        ] as const,
+/** How each column is filled, from its type and the field's PII policy: decided once per version. */
+type Fill = 'timestamp' | 'kept' | 'scanned' | 'hashed' | 'dropped' | 'json' | 'plain' | 'absent';
+interface Plan {
+    readonly fills: readonly (readonly [string, Fill])[];
+    /** Fields of this version: anything else in an event goes to extras. */
+    readonly known: ReadonlySet<string>;
+}
+
+function fillOf(field: EventField): Fill {
+    if (field.column === 'timestamptz') return 'timestamp';
+    if (field.column === 'jsonb') return field.pii === 'kept' ? 'plain' : 'json';
+    if (field.column !== 'text') return 'plain';
+    return field.pii;
+}
+
+const PLANS: ReadonlyMap<number, Plan> = new Map(
+    Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => {
+        const version = i + 1;
+        const active = new Set(fieldsOf(version).map((f) => f.name));
+        const fills = EVENT_FIELDS.map((f) => [f.name, active.has(f.name) ? fillOf(f) : 'absent'] as const);
+        return [version, { fills, known: active }] as const;
+    }),
 );
 
 /** Escapes a value for COPY's text format. */
@@ -58,7 +63,7 @@ function jsonValue(value: unknown): string {
 
 /**
  * One input line -> blank, quarantined (with the reason), or a COPY row for raw.events (the
- * columns after file_id and line_no). BOMs and CRLF line ends are normalised, not rejected: they
+ * contract columns and extras: everything after file_id and line_no). BOMs and CRLF line ends are normalised, not rejected: they
  * are encoding artefacts of the writer, not bad data.
  */
 export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
@@ -83,47 +88,53 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
     if (!checked.ok) return { kind: 'bad', reason: checked.reason };
     const ev = checked.event;
     try {
-        const prompt = ev.prompt_text;
-        const completion = ev.completion_text;
+        const plan = PLANS.get(Math.min(checked.version, LATEST_SCHEMA_VERSION))!;
         const eventAt = checked.eventAt.toISOString();
-        let row = `${eventAt}\t${typeof prompt === 'string' ? prompt.length : NULL}\t${typeof completion === 'string' ? completion.length : NULL}`;
-        for (let i = 0; i < PLAN.length; i++) {
-            const [name, fill] = PLAN[i];
+        let row = '';
+        for (const [name, fill] of plan.fills) {
             const v = ev[name];
-            if (v === undefined || v === null) {
+            if (fill === 'absent' || v === undefined || v === null) {
                 row += '\t\\N';
                 continue;
             }
             switch (fill) {
-                case 'id':
+                case 'timestamp':
+                    row += `\t${eventAt}`;
+                    break;
+                case 'kept':
                     row += `\t${textValue(v as string)}`;
                     break;
-                case 'free':
+                case 'scanned':
                     row += `\t${textValue(scrubber.scrubString(v as string))}`;
                     break;
-                case 'user':
+                case 'hashed':
                     row += `\t${textValue(scrubber.userId(v as string))}`;
                     break;
                 case 'json':
                     row += `\t${jsonValue(scrubber.scrubValue(v))}`;
                     break;
-                case 'longtext': {
+                case 'dropped': {
                     const kept = scrubber.text(v as string);
                     row += `\t${kept === null ? NULL : textValue(kept)}`;
                     break;
                 }
                 default:
-                    row += `\t${String(v)}`; // int, num, bool: bounded by the contract, so String() is plain
+                    // int, num, bool (bounded by the contract, so String() is plain) and kept jsonb
+                    row += `\t${typeof v === 'object' ? jsonValue(v) : String(v)}`;
             }
+        }
+        for (const d of DERIVED_COLUMNS) {
+            const source = plan.known.has(d.from) ? ev[d.from] : undefined;
+            row += `\t${typeof source === 'string' ? source.length : NULL}`;
         }
         let extras: Record<string, unknown> | undefined;
         for (const key in ev) {
-            if (KNOWN_FIELDS.has(key)) continue;
+            if (plan.known.has(key)) continue;
             extras ??= {};
             extras[scrubber.scrubString(key)] = scrubber.scrubValue(ev[key]);
         }
         row += `\t${extras ? jsonValue(extras) : NULL}`;
-        return { kind: 'event', copyRow: row, unknownVersion: checked.unknownVersion, usageDate: eventAt.slice(0, 10) };
+        return { kind: 'event', copyRow: row.slice(1), unknownVersion: checked.unknownVersion, usageDate: eventAt.slice(0, 10) };
     } catch (err) {
         if (err instanceof Unstorable) return { kind: 'bad', reason: err.message };
         throw err;

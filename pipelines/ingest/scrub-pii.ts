@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * PII scrubbing, applied before anything lands in Postgres. Free-text string fields are scanned for
- * emails, phone numbers, card numbers (Luhn-checked), API keys and IP addresses; identifiers and
- * enums listed in STRUCTURAL are left alone (a request id is not a phone number).
+ * PII scrubbing, applied before anything lands in Postgres. Which fields are scanned, hashed, kept or
+ * dropped is the contract's PII policy (contract/event-fields.ts); this module does the scanning:
+ * emails, phone numbers, card numbers (Luhn-checked), API keys and IP addresses are redacted.
  */
 export type RedactionKind = 'email' | 'phone' | 'card' | 'api_key' | 'ip';
 
@@ -11,25 +11,6 @@ export interface ScrubOptions {
     readonly keepText: boolean;
     readonly userIdHmacKey: string | undefined;
 }
-
-/** Identifiers and enums: never scanned (a request id is not a phone number). */
-export const STRUCTURAL_FIELDS: ReadonlySet<string> = new Set([
-    'schema_version',
-    'request_id',
-    'timestamp',
-    'provider',
-    'model',
-    'response_model',
-    'status',
-    'operation',
-    'session_id',
-    'trace_id',
-    'service_tier',
-    'outcome',
-    'error_type',
-    'environment',
-    'prompt_version',
-]);
 
 const PATTERNS: ReadonlyArray<readonly [RedactionKind, RegExp]> = [
     ['api_key', /\b(?:sk-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|gh[pousr]_[A-Za-z0-9]{30,})/g],

@@ -2,7 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Pool } from 'pg';
 import { projectRoot } from '../util/project-root.js';
+import { CONTRACT_COLUMNS, LOADER_COLUMNS } from '../ingest/contract/raw-columns.js';
 import type { LoadedProject } from './transform.js';
+
+const RAW_EVENTS = 'raw.events';
+const CONTRACT_FILE = 'pipelines/ingest/contract/event-fields.ts';
 
 export interface DocsOutput {
     readonly html: string;
@@ -72,7 +76,12 @@ export async function writeDocs(pool: Pool, loaded: LoadedProject, outDir: strin
             rows: await rowCount(id),
         });
     };
-    for (const s of project.sources) await describe(s.id, 'source (loaded by tokenmart ingest)', 'migrations/', s.description, s.columns, []);
+    for (const s of project.sources) {
+        // raw.events is described by the event contract, its single definition.
+        const isRaw = s.id === RAW_EVENTS;
+        const columns = isRaw ? [...LOADER_COLUMNS, ...CONTRACT_COLUMNS, ...s.columns] : s.columns;
+        await describe(s.id, 'source (loaded by tokenmart ingest)', isRaw ? CONTRACT_FILE : 'migrations/', s.description, columns, []);
+    }
     for (const s of project.seeds) await describe(s.id, 'seed', relative(projectRoot, s.path), s.description, s.columns, []);
     for (const m of dag.order) {
         await describe(

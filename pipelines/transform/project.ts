@@ -125,7 +125,7 @@ function columnsFrom(entries: unknown): ColumnDoc[] {
 }
 
 /** Reads models/ (SQL + YAML beside it) into one description of the project. */
-export function loadProject(root = process.env.TOKENMART_MODELS_DIR ?? join(projectRoot, 'models')): Project {
+export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(projectRoot, 'models')): Project {
     const models: ModelDef[] = [];
     const tests: DataTestSpec[] = [];
     const sources: SourceDef[] = [];

@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
-import { projectRoot } from '../../util/project-root.js';
+import { eventJsonSchema, LATEST_SCHEMA_VERSION } from './event-schema.js';
 
-/** The newest contract version this build knows; newer events are loaded against it and reported. */
-export const LATEST_SCHEMA_VERSION = 2;
+export { LATEST_SCHEMA_VERSION };
 
 export type CheckedEvent =
     | { readonly ok: true; readonly event: Record<string, unknown>; readonly version: number; readonly unknownVersion: boolean; readonly eventAt: Date }
@@ -14,17 +11,13 @@ export type CheckedEvent =
 // RFC 3339 date-time with a mandatory offset: a timestamp without one is ambiguous, so it is refused.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-function schemaFile(version: number): object {
-    return JSON.parse(readFileSync(join(projectRoot, 'pipelines', 'ingest', 'contract', `event.v${version}.schema.json`), 'utf8'));
-}
-
 let validators: Map<number, ValidateFunction> | undefined;
 function validatorFor(version: number): ValidateFunction {
     if (!validators) {
         const ajv = new Ajv2020({ allErrors: false, strict: false });
         ajv.addFormat('date-time', { type: 'string', validate: (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)) });
         validators = new Map();
-        for (let v = 1; v <= LATEST_SCHEMA_VERSION; v++) validators.set(v, ajv.compile(schemaFile(v)));
+        for (let v = 1; v <= LATEST_SCHEMA_VERSION; v++) validators.set(v, ajv.compile(eventJsonSchema(v)));
     }
     return validators.get(Math.min(version, LATEST_SCHEMA_VERSION))!;
 }
