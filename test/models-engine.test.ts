@@ -168,6 +168,43 @@ describe('models: the engine', () => {
         await t.drop();
     });
 
+    it('finds models in layer subfolders (schema from the top folder) and builds them; YAML may sit beside them', async () => {
+        const root = fixtureProject({
+            'staging/a.sql': 'select 1 as id',
+            'marts/finance/budget_lines.sql': 'select id, 2.5::numeric as amount_usd from staging.a',
+            'marts/finance/_finance.yml': 'models:\n  - name: budget_lines\n    description: Lines of a budget\n',
+            'marts/quality/deep/er/quality_lines.sql': 'select id from marts.budget_lines',
+        });
+        const project = loadProject(root);
+        expect(project.models.map((m) => [m.id, m.folder])).toEqual([
+            ['staging.a', ''],
+            ['marts.budget_lines', 'finance'],
+            ['marts.quality_lines', 'quality/deep/er'],
+        ]);
+        expect(project.models.find((m) => m.name === 'budget_lines')!.description).toBe('Lines of a budget');
+        const built = await buildModels(t.handle.pool, project, await buildDag(project));
+        expect(built.ok).toBe(true);
+        const [r] = await t.query('select amount_usd::text as a from marts.budget_lines');
+        expect(r.a).toBe('2.5');
+    });
+
+    it('refuses what it does not know, naming the file: a stray file type, a folder outside the layers, two models with one name', () => {
+        const stray = fixtureProject({ 'staging/a.sql': 'select 1 as id', 'marts/finance/notes.txt': 'hello' });
+        expect(() => loadProject(stray)).toThrow(/models: .*marts\/finance\/notes\.txt is neither a model \(\.sql\) nor its YAML \(\.yml\)/);
+        const outside = fixtureProject({ 'staging/a.sql': 'select 1 as id', 'mart/b.sql': 'select 1 as id' });
+        expect(() => loadProject(outside)).toThrow(/models: .*models\/mart is outside the layers; models\/ holds only staging\/, intermediate\/, marts\//);
+        const twins = fixtureProject({ 'staging/a.sql': 'select 1 as id', 'marts/finance/a.sql': 'select 1 as id' });
+        expect(() => loadProject(twins)).toThrow(/two models are named "a" \(.*staging\/a\.sql and .*marts\/finance\/a\.sql\)/);
+        const twice = fixtureProject({
+            'marts/b.sql': 'select 1 as id',
+            'marts/x/_x.yml': 'models:\n  - name: b\n',
+            'marts/y/_y.yml': 'models:\n  - name: b\n',
+        });
+        expect(() => loadProject(twice)).toThrow(/model "b" is described twice, in .*marts\/x\/_x\.yml and .*marts\/y\/_y\.yml/);
+        const seedDir = fixtureProject({ 'seeds/sub/x.csv': 'a\n1\n' });
+        expect(() => loadProject(seedDir)).toThrow(/seeds\/sub is not a seed \(\.csv\) or its YAML; seeds\/ is flat/);
+    });
+
     it('infers dependencies with the Postgres parser, ignoring CTEs, comments and strings', async () => {
         const root = fixtureProject({
             'staging/a.sql': "-- reads staging.not_a_dependency in a comment\nselect 1 as id, 'from staging.b' as note",

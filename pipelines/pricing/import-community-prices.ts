@@ -27,32 +27,13 @@ const PROVIDERS: Readonly<Record<string, string>> = {
     fireworks_ai: 'fireworks_ai',
 };
 
-export const PRICE_COLUMNS = [
-    'provider',
-    'model',
-    'effective_from',
-    'input_per_mtok',
-    'output_per_mtok',
-    'cache_read_per_mtok',
-    'cache_write_5m_per_mtok',
-    'cache_write_1h_per_mtok',
-    'reasoning_per_mtok',
-    'long_context_threshold',
-    'lc_input_per_mtok',
-    'lc_output_per_mtok',
-    'lc_cache_read_per_mtok',
-    'lc_cache_write_5m_per_mtok',
-    'lc_cache_write_1h_per_mtok',
-    'batch_multiplier',
-    'flex_multiplier',
-    'priority_multiplier',
-    'source',
-] as const;
+/** One price seed row: seed column -> CSV cell ('' = empty). */
+export type PriceRow = Readonly<Record<string, string>>;
 
 type Entry = Record<string, unknown>;
 
 export interface ImportResult {
-    readonly rows: readonly Record<(typeof PRICE_COLUMNS)[number], string>[];
+    readonly rows: readonly PriceRow[];
     readonly skipped: number;
 }
 
@@ -81,7 +62,7 @@ export function importCommunityPrices(file: string, effectiveFrom: string): Impo
     } catch (err) {
         throw new UserError(`prices import: ${file} is not JSON (${(err as Error).message}); pass the community model_prices_and_context_window.json`);
     }
-    const rows: ImportResult['rows'][number][] = [];
+    const rows: PriceRow[] = [];
     let skipped = 0;
     for (const [key, e] of Object.entries(doc)) {
         if (key === 'sample_spec' || typeof e !== 'object' || e === null) continue;
@@ -142,7 +123,17 @@ export function importCommunityPrices(file: string, effectiveFrom: string): Impo
     return { rows: unique, skipped: skipped + rows.length - unique.length };
 }
 
-export function writePriceCsv(path: string, rows: ImportResult['rows']): void {
-    const lines = [PRICE_COLUMNS.join(','), ...rows.map((r) => PRICE_COLUMNS.map((c) => csvCell(r[c])).join(','))];
+/**
+ * Writes rows in the column order the seed's YAML declares (models/seeds/_seeds.yml), so the
+ * price columns are listed once. A declared column the importer does not fill is an error.
+ */
+export function writePriceCsv(path: string, rows: readonly PriceRow[], columns: readonly string[]): void {
+    const unfilled = columns.filter((c) => rows.length && !(c in rows[0]));
+    if (unfilled.length) {
+        throw new UserError(
+            `prices import: the seed declares ${unfilled.join(', ')}, which the importer does not fill; map it in pipelines/pricing/import-community-prices.ts`,
+        );
+    }
+    const lines = [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))];
     writeFileSync(path, `${lines.join('\n')}\n`);
 }

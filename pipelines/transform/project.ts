@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/project-root.js';
@@ -34,6 +34,8 @@ export interface ModelDef {
     readonly name: string;
     readonly schema: string;
     readonly layer: 'staging' | 'intermediate' | 'marts';
+    /** Subfolder inside the layer ('' at its top, 'finance' for models/marts/finance/): grouping only. */
+    readonly folder: string;
     readonly path: string;
     readonly sql: string;
     readonly materialized: Materialization;
@@ -74,21 +76,6 @@ const SEED_SCHEMA = 'seeds';
 // biome-ignore lint/suspicious/noExplicitAny: YAML documents are untyped until validated field by field
 type Yaml = Record<string, any>;
 
-function readYamlFiles(dir: string): { file: string; doc: Yaml }[] {
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-        .filter((f) => /\.ya?ml$/.test(f))
-        .sort()
-        .map((f) => {
-            const file = join(dir, f);
-            try {
-                return { file, doc: (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Yaml };
-            } catch (err) {
-                throw new UserError(`models: ${file}: invalid YAML (${(err as Error).message.split('\n')[0]}); fix the syntax`);
-            }
-        });
-}
-
 function testsFrom(entries: unknown, model: string, column: string | undefined, where: string): DataTestSpec[] {
     if (entries === undefined || entries === null) return [];
     if (!Array.isArray(entries)) throw new UserError(`models: ${where}: "tests" must be a list`);
@@ -124,18 +111,66 @@ function columnsFrom(entries: unknown): ColumnDoc[] {
     return ((entries as Yaml[] | undefined) ?? []).map((c) => ({ name: String(c.name), description: String(c.description ?? ''), type: c.type }));
 }
 
-/** Reads models/ (SQL + YAML beside it) into one description of the project. */
+const YAML_FILE = /\.ya?ml$/;
+const rel = (path: string) => relative(process.cwd(), path) || path;
+
+/** Every file under a layer folder, recursively (dotfiles skipped), sorted. */
+function layerFiles(dir: string): string[] {
+    const out: string[] = [];
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        if (e.name.startsWith('.')) continue;
+        const path = join(dir, e.name);
+        if (e.isDirectory()) out.push(...layerFiles(path));
+        else out.push(path);
+    }
+    return out;
+}
+
+function readYaml(file: string): Yaml {
+    try {
+        return (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Yaml;
+    } catch (err) {
+        throw new UserError(`models: ${rel(file)}: invalid YAML (${(err as Error).message.split('\n')[0]}); fix the syntax`);
+    }
+}
+
+/** What may sit at the top of models/: the three layers and the seeds. */
+function checkTopLevel(root: string): void {
+    if (!existsSync(root)) throw new UserError(`models: ${root} does not exist; set TOKENMART_MODELS_DIR to a models folder, or unset it`);
+    for (const e of readdirSync(root, { withFileTypes: true })) {
+        if (e.name.startsWith('.') || (e.isFile() && /\.md$/i.test(e.name))) continue;
+        if (e.isDirectory() && ([...LAYERS, 'seeds'] as string[]).includes(e.name)) continue;
+        throw new UserError(
+            `models: ${rel(join(root, e.name))} is outside the layers; models/ holds only staging/, intermediate/, marts/ (with subfolders) and seeds/: move it into one of them`,
+        );
+    }
+}
+
+/**
+ * Reads models/ into one description of the project. Models are found recursively inside each
+ * layer folder (models/marts/finance/x.sql is marts.x: the schema is the top folder, subfolders
+ * only group); their YAML may sit in any folder of the layer. Model names are unique across the
+ * project, so `-s name` is never ambiguous.
+ */
 export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(projectRoot, 'models')): Project {
+    checkTopLevel(root);
     const models: ModelDef[] = [];
     const tests: DataTestSpec[] = [];
     const sources: SourceDef[] = [];
+    const modelPaths = new Map<string, string>();
     for (const layer of LAYERS) {
         const dir = join(root, layer);
         if (!existsSync(dir)) continue;
+        const files = layerFiles(dir);
+        const stray = files.find((f) => !f.endsWith('.sql') && !YAML_FILE.test(f) && !/\.md$/i.test(f));
+        if (stray) throw new UserError(`models: ${rel(stray)} is neither a model (.sql) nor its YAML (.yml); remove it or move it out of models/${layer}/`);
         const yamlModels = new Map<string, { file: string; entry: Yaml }>();
-        for (const { file, doc } of readYamlFiles(dir)) {
+        for (const file of files.filter((f) => YAML_FILE.test(f))) {
+            const doc = readYaml(file);
             for (const entry of (doc.models ?? []) as Yaml[]) {
-                if (!entry?.name) throw new UserError(`models: ${file}: a model entry has no name`);
+                if (!entry?.name) throw new UserError(`models: ${rel(file)}: a model entry has no name`);
+                const other = yamlModels.get(entry.name);
+                if (other) throw new UserError(`models: model "${entry.name}" is described twice, in ${rel(other.file)} and ${rel(file)}; keep one entry`);
                 yamlModels.set(entry.name, { file, entry });
             }
             for (const src of (doc.sources ?? []) as Yaml[]) {
@@ -146,29 +181,34 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                     columns: columnsFrom(src.columns),
                     freshness: f ? { column: f.column, warnAfterHours: Number(f.warn_after_hours), errorAfterHours: Number(f.error_after_hours) } : undefined,
                 });
-                for (const c of (src.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, src.name, c.name, `${file}: ${src.name}.${c.name}`));
+                for (const c of (src.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, src.name, c.name, `${rel(file)}: ${src.name}.${c.name}`));
             }
         }
-        for (const f of readdirSync(dir)
-            .filter((x) => x.endsWith('.sql'))
-            .sort()) {
-            const name = basename(f, '.sql');
-            const path = join(dir, f);
+        for (const path of files.filter((f) => f.endsWith('.sql'))) {
+            const name = basename(path, '.sql');
+            const twin = modelPaths.get(name);
+            if (twin)
+                throw new UserError(
+                    `models: two models are named "${name}" (${rel(twin)} and ${rel(path)}); model names are unique across the project: rename one`,
+                );
+            modelPaths.set(name, path);
             const y = yamlModels.get(name);
             yamlModels.delete(name);
+            const where = rel(y?.file ?? path);
             const entry = y?.entry ?? {};
             const cfg = (entry.config ?? {}) as Yaml;
             const materialized: Materialization = cfg.materialized ?? (layer === 'marts' ? 'table' : 'view');
             if (!['view', 'table', 'incremental'].includes(materialized))
-                throw new UserError(`models: ${y?.file}: ${name}: materialized must be view, table or incremental`);
+                throw new UserError(`models: ${where}: ${name}: materialized must be view, table or incremental`);
             if (materialized === 'incremental' && !cfg.day_column)
-                throw new UserError(`models: ${y?.file ?? path}: ${name} is incremental but has no config.day_column (the UTC date column rebuilt day by day)`);
+                throw new UserError(`models: ${where}: ${name} is incremental but has no config.day_column (the UTC date column rebuilt day by day)`);
             const id = `${layer}.${name}`;
             models.push({
                 id,
                 name,
                 schema: layer,
                 layer,
+                folder: relative(dir, dirname(path)),
                 path,
                 sql: readFileSync(path, 'utf8'),
                 materialized,
@@ -178,36 +218,45 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                 description: String(entry.description ?? ''),
                 columns: columnsFrom(entry.columns),
             });
-            for (const c of (entry.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `${y?.file}: ${name}.${c.name}`));
-            tests.push(...testsFrom(entry.tests, id, undefined, `${y?.file}: ${name}`));
+            for (const c of (entry.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `${where}: ${name}.${c.name}`));
+            tests.push(...testsFrom(entry.tests, id, undefined, `${where}: ${name}`));
         }
-        for (const [name, { file }] of yamlModels)
+        for (const [name, { file }] of yamlModels) {
             throw new UserError(
-                `models: ${file}: describes model "${name}" but ${relative(process.cwd(), join(dir, `${name}.sql`))} does not exist; remove the entry or add the SQL file`,
+                `models: ${rel(file)}: describes model "${name}" but no ${name}.sql exists under models/${layer}/; remove the entry or add the SQL file`,
             );
-    }
-    const seeds: SeedDef[] = [];
-    const seedDir = join(root, 'seeds');
-    const seedYaml = new Map<string, Yaml>();
-    for (const { doc } of readYamlFiles(seedDir)) for (const s of (doc.seeds ?? []) as Yaml[]) seedYaml.set(s.name, s);
-    if (existsSync(seedDir)) {
-        for (const f of readdirSync(seedDir)
-            .filter((x) => x.endsWith('.csv'))
-            .sort()) {
-            const name = basename(f, '.csv');
-            const y = seedYaml.get(name);
-            if (!y) throw new UserError(`models: seed ${join(seedDir, f)} has no entry in models/seeds/*.yml; add one with its column types`);
-            const columns = columnsFrom(y.columns).map((c) => ({ ...c, type: c.type ?? 'text' }));
-            const id = `${SEED_SCHEMA}.${name}`;
-            seeds.push({ id, name, path: join(seedDir, f), description: String(y.description ?? ''), columns });
-            for (const c of (y.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `seeds: ${name}.${c.name}`));
-            tests.push(...testsFrom(y.tests, id, undefined, `seeds: ${name}`));
         }
     }
+    const seeds = loadSeeds(join(root, 'seeds'), tests);
     const names = new Set<string>();
     for (const t of tests) {
-        if (names.has(t.name)) throw new UserError(`models: two data tests are named "${t.name}"; give one a distinct name:`);
+        if (names.has(t.name)) throw new UserError(`models: two data tests are named "${t.name}"; give one a distinct name`);
         names.add(t.name);
     }
     return { root, models, seeds, sources, tests };
+}
+
+/** models/seeds/: flat, CSV files and the YAML that types them. */
+function loadSeeds(seedDir: string, tests: DataTestSpec[]): SeedDef[] {
+    if (!existsSync(seedDir)) return [];
+    const entries = readdirSync(seedDir, { withFileTypes: true })
+        .filter((e) => !e.name.startsWith('.'))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    const stray = entries.find((e) => !e.isFile() || !(e.name.endsWith('.csv') || YAML_FILE.test(e.name) || /\.md$/i.test(e.name)));
+    if (stray) throw new UserError(`models: ${rel(join(seedDir, stray.name))} is not a seed (.csv) or its YAML; seeds/ is flat: remove or move it`);
+    const seedYaml = new Map<string, Yaml>();
+    for (const e of entries.filter((x) => YAML_FILE.test(x.name)))
+        for (const s of (readYaml(join(seedDir, e.name)).seeds ?? []) as Yaml[]) seedYaml.set(s.name, s);
+    const seeds: SeedDef[] = [];
+    for (const e of entries.filter((x) => x.name.endsWith('.csv'))) {
+        const name = basename(e.name, '.csv');
+        const y = seedYaml.get(name);
+        if (!y) throw new UserError(`models: seed ${rel(join(seedDir, e.name))} has no entry in models/seeds/*.yml; add one with its column types`);
+        const columns = columnsFrom(y.columns).map((c) => ({ ...c, type: c.type ?? 'text' }));
+        const id = `${SEED_SCHEMA}.${name}`;
+        seeds.push({ id, name, path: join(seedDir, e.name), description: String(y.description ?? ''), columns });
+        for (const c of (y.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `seeds: ${name}.${c.name}`));
+        tests.push(...testsFrom(y.tests, id, undefined, `seeds: ${name}`));
+    }
+    return seeds;
 }

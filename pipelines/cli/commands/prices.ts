@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { importCommunityPrices, writePriceCsv } from '../../pricing/import-community-prices.js';
+import { loadProject } from '../../transform/project.js';
 import { UserError } from '../../util/errors.js';
 import { projectRoot } from '../../util/project-root.js';
 import { log } from '../using-database.js';
@@ -17,7 +18,13 @@ export function registerPrices(program: Command): void {
             if (Number.isNaN(Date.parse(flags.effectiveFrom)))
                 throw new UserError(`prices import: --effective-from "${flags.effectiveFrom}" is not a date-time; write e.g. 2025-01-01T00:00:00Z`);
             const { rows, skipped } = importCommunityPrices(file, flags.effectiveFrom);
-            writePriceCsv(flags.out, rows);
+            const seed = loadProject().seeds.find((x) => x.name === 'model_prices_imported');
+            if (!seed) throw new UserError('prices import: the models project has no seed model_prices_imported (models/seeds/_seeds.yml); restore it');
+            writePriceCsv(
+                flags.out,
+                rows,
+                seed.columns.map((c) => c.name),
+            );
             log(
                 `prices import: wrote ${rows.length} models to ${flags.out} (${skipped} entries skipped: unknown provider, no token price, not a text model, or a duplicate alias)`,
             );
