@@ -1,11 +1,8 @@
-import type { Kysely } from 'kysely';
 import { loadConfig } from '../pipelines/config/config.js';
 import { closeDatabase, openDatabase } from '../pipelines/db/connect.js';
 import { migrateToLatest } from '../pipelines/db/migrate.js';
-import { dailyPeriod } from '../reports/digest/digest-data.js';
 import { sendDigests } from '../reports/digest/send-digests.js';
-import type { ReportDatabase } from '../reports/mart-tables.js';
-import { lastCompleteWeek } from '../reports/period.js';
+import { dailyPeriod, lastCompleteWeek } from '../reports/period.js';
 import { usingBrowser } from '../reports/render/browser.js';
 import { writeWeeklyReport } from '../reports/weekly/weekly-report.js';
 import { join } from 'node:path';
@@ -17,11 +14,9 @@ import { tmpdir } from 'node:os';
  */
 const handle = await openDatabase(loadConfig(), (l) => console.error(l));
 await migrateToLatest(handle.db);
-const db = handle.db as unknown as Kysely<ReportDatabase>;
-const [{ n }] = (
-    await handle.pool.query("select count(*)::int as n from information_schema.tables where table_schema = 'marts' and table_name = 'mart_daily_cost'")
-).rows;
-if (!n) throw new Error('bench:report: no marts; run `npm run demo` first');
+const db = handle.db;
+const marts = await db.introspection.getTables();
+if (!marts.some((t) => t.schema === 'marts' && t.name === 'mart_daily_cost')) throw new Error('bench:report: no marts; run `npm run demo` first');
 const week = lastCompleteWeek();
 const out = join(tmpdir(), 'tokenmart-bench-report');
 const runs = 3;

@@ -4,6 +4,23 @@ const DAY = 86_400_000;
 export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export const addDays = (day: string, n: number) => isoDay(Date.parse(`${day}T00:00:00Z`) + n * DAY);
 
+/** What a report or digest covers: one UTC day or one ISO week. */
+export interface Period {
+    readonly kind: 'daily' | 'weekly';
+    /** 2026-11-23 or 2026-W47. */
+    readonly label: string;
+    readonly start: string;
+    readonly end: string;
+}
+
+export function dailyPeriod(day: string): Period {
+    return { kind: 'daily', label: day, start: day, end: day };
+}
+
+export function weeklyPeriod(week: Week): Period {
+    return { kind: 'weekly', label: week.label, start: week.start, end: week.end };
+}
+
 /** An ISO week: Monday start, Sunday end (UTC dates). */
 export interface Week {
     readonly label: string;

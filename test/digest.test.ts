@@ -1,12 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
+import type { DB } from '../pipelines/db/database.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dailyPeriod, weeklyPeriod } from '../reports/digest/digest-data.js';
 import { sendDigests, teamTargets } from '../reports/digest/send-digests.js';
 import { createSlackClient } from '../reports/digest/slack.js';
-import type { ReportDatabase } from '../reports/mart-tables.js';
-import { parseIsoWeek } from '../reports/period.js';
+import { dailyPeriod, parseIsoWeek, weeklyPeriod } from '../reports/period.js';
 import { buildDemoMarts } from './support/demo-marts.js';
 import { tempDir } from './support/event-fixtures.js';
 import { FakeSlack } from './support/fake-slack.js';
@@ -14,14 +13,14 @@ import { runCli } from './support/run-cli.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 let t: TestDatabase;
-let db: Kysely<ReportDatabase>;
+let db: Kysely<DB>;
 let slack: FakeSlack;
 const out = tempDir('digest');
 const pdfPath = join(out, 'weekly-2026-W47.pdf');
 
 beforeAll(async () => {
     t = await createTestDatabase('digest');
-    db = t.handle.db as unknown as Kysely<ReportDatabase>;
+    db = t.handle.db;
     await buildDemoMarts(t);
     writeFileSync(pdfPath, Buffer.from('%PDF-1.4 fixture report'));
 }, 120_000);

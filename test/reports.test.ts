@@ -2,29 +2,30 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
+import type { DB } from '../pipelines/db/database.js';
 import { compile } from 'vega-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateCents, formatCents, formatUsd } from '../reports/format.js';
-import type { ReportDatabase } from '../reports/mart-tables.js';
-import { isoWeekOf, parseIsoWeek } from '../reports/period.js';
+import { isoWeekOf, parseIsoWeek, weeklyPeriod } from '../reports/period.js';
 import { chromiumPath, usingBrowser } from '../reports/render/browser.js';
 import { renderSvg, svgToPng } from '../reports/render/chart.js';
-import { dailySpendSpec, spendTrendSpec, tokenMixSpec } from '../reports/weekly/weekly-charts.js';
-import { loadWeeklyData } from '../reports/weekly/weekly-data.js';
+import { loadModels, tokenMixSpec } from '../reports/sections/models.js';
+import { sectionContext } from '../reports/sections/section.js';
+import { dailySpendSpec, loadTrend, spendTrendSpec } from '../reports/sections/spend-trend.js';
 import { writeWeeklyReport, type WeeklyReport } from '../reports/weekly/weekly-report.js';
 import { tempDir } from './support/event-fixtures.js';
 import { buildDemoMarts } from './support/demo-marts.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 let t: TestDatabase;
-let db: Kysely<ReportDatabase>;
+let db: Kysely<DB>;
 let report: WeeklyReport;
 let empty: WeeklyReport;
 const out = tempDir('reports');
 
 beforeAll(async () => {
     t = await createTestDatabase('reports');
-    db = t.handle.db as unknown as Kysely<ReportDatabase>;
+    db = t.handle.db;
     await buildDemoMarts(t);
     await usingBrowser(async (browser) => {
         report = await writeWeeklyReport(db, parseIsoWeek('2026-W47'), out, browser);
@@ -78,13 +79,13 @@ describe('weekly report: the PDF a finance reader gets', () => {
         const teamSection = text.slice(text.indexOf('Spend by team and cost center'), text.indexOf('Spend by feature'));
         const rows = [...teamSection.matchAll(/^\s*(\w+)\s+CC-\d+\s+(\$[\d,]+\.\d\d)/gm)].map((x) => cents(x[2]));
         const total = cents(/Total\s+(\$[\d,]+\.\d\d)/.exec(teamSection)![1]);
-        expect(rows.length).toBe(report.figures.teamRows.length);
+        expect(rows.length).toBe(Number(report.figures['team-breakdown.rows']));
         expect(rows.reduce((a, b) => a + b, 0n)).toBe(total);
         const [sql] = await t.query(
             `select round(sum(cost_usd), 2)::text as s from marts.mart_daily_team_cost where usage_date between '2026-11-16' and '2026-11-22'`,
         );
         expect(total).toBe(cents(sql.s));
-        expect(report.figures.teamTotal).toBe(report.figures.spend);
+        expect(report.figures['team-breakdown.total']).toBe(report.figures.spend);
     });
 
     it('says so when a week has no data, instead of a blank report', () => {
@@ -104,12 +105,13 @@ describe('weekly report: the PDF a finance reader gets', () => {
 
 describe('charts and figures', () => {
     it('chart specs compile and render to SVG with their axis titles; PNG for Slack has pixels', async () => {
-        const data = await loadWeeklyData(db, parseIsoWeek('2026-W47'));
+        const ctx = sectionContext(db, weeklyPeriod(parseIsoWeek('2026-W47')));
+        const trend = await loadTrend(ctx);
         for (const spec of [
-            spendTrendSpec(data),
-            tokenMixSpec(data),
+            spendTrendSpec(trend),
+            tokenMixSpec(await loadModels(ctx)),
             dailySpendSpec(
-                data.trend.slice(0, 14).map((r) => ({ day: r.day, costUsd: r.costUsd })),
+                trend.slice(0, 14).map((r) => ({ day: r.day, costUsd: r.costUsd })),
                 'Daily spend',
             ),
         ]) {
@@ -118,7 +120,7 @@ describe('charts and figures', () => {
             expect(svg.length).toBeGreaterThan(2_000);
             expect(svg).toMatch(/<text[^>]*>(Spend \(USD\)|Share of tokens)<\/text>/);
         }
-        const png = svgToPng(await renderSvg(spendTrendSpec(data)));
+        const png = svgToPng(await renderSvg(spendTrendSpec(trend)));
         expect(png.subarray(1, 4).toString()).toBe('PNG');
         expect(png.length).toBeGreaterThan(10_000);
     });

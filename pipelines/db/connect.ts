@@ -2,17 +2,19 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
 import { UserError } from '../util/errors.js';
-import type { Database } from './database.js';
+import type { DB } from './database.js';
 import { embeddedOptions, ensureEmbeddedServer } from './embedded-server.js';
 
 // bigint (count(*), sum of integers) and numeric come back as strings: money stays exact and the
-// code converts only where it must display a figure.
+// code converts only where it must display a figure. A date is its ISO text (2026-11-23), never a
+// Date at some local midnight. The generated types (database.ts) say the same.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 export interface DatabaseHandle {
     readonly url: string;
     readonly pool: pg.Pool;
-    readonly db: Kysely<Database>;
+    readonly db: Kysely<DB>;
     readonly embedded: boolean;
 }
 
@@ -37,7 +39,7 @@ export async function openDatabase(config: Config, log?: (line: string) => void)
         await pool.end().catch(() => undefined);
         throw new UserError(`db: cannot connect to ${redactUrl(url)} (${(err as Error).message}); check DATABASE_URL and that the server is up`);
     }
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { url, pool, db, embedded };
 }
 

@@ -2,11 +2,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Pool } from 'pg';
-import type { ReportDatabase } from '../mart-tables.js';
-import { renderSvg, svgToPng } from '../render/chart.js';
-import { dailySpendSpec } from '../weekly/weekly-charts.js';
-import { digestBlocks } from './digest-blocks.js';
-import { loadDigestData, type DigestPeriod } from './digest-data.js';
+import type { DB } from '../../pipelines/db/database.js';
+import type { Period } from '../period.js';
+import { sectionContext } from '../sections/section.js';
+import { buildDigest } from './build-digest.js';
 import { deliverDigest, type DeliveryOutcome, type DigestFile, type DigestMessage } from './deliver-digest.js';
 import type { SlackClient } from './slack.js';
 
@@ -16,13 +15,14 @@ export interface DigestTarget {
 }
 
 export interface SendOptions {
-    readonly period: DigestPeriod;
+    readonly period: Period;
     readonly targets: readonly DigestTarget[];
     /** Undefined = dry run: the exact payload is written to a file instead of posted. */
     readonly client: SlackClient | undefined;
     readonly outDir: string;
     readonly pdfPath?: string;
     readonly log: (line: string) => void;
+    readonly now?: Date;
 }
 
 export interface SentDigest {
@@ -45,35 +45,35 @@ export async function teamTargets(pool: Pool, configured: Readonly<Record<string
     return [...map].sort().map(([team, channel]) => ({ team, channel }));
 }
 
-export async function sendDigests(pool: Pool, db: Kysely<ReportDatabase>, options: SendOptions): Promise<SentDigest[]> {
+export async function sendDigests(pool: Pool, db: Kysely<DB>, options: SendOptions): Promise<SentDigest[]> {
     const out: SentDigest[] = [];
     const dir = join(options.outDir, 'digests');
     mkdirSync(dir, { recursive: true });
     for (const target of options.targets) {
-        const data = await loadDigestData(db, options.period, target.team);
-        const { text, blocks } = digestBlocks(data);
+        const digest = await buildDigest(sectionContext(db, options.period, { team: target.team, now: options.now }));
+        const { text, blocks } = digest;
         const digestId = `${options.period.kind}:${options.period.label}:${target.team ?? 'all'}:${target.channel}`;
         const message: DigestMessage = { digestId, kind: options.period.kind, period: options.period.label, channel: target.channel, text, blocks };
-        const chartTitle = `Daily spend, last 14 days${target.team ? ` (${target.team})` : ''}`;
-        const png = svgToPng(await renderSvg(dailySpendSpec(data.last14Days, chartTitle)));
-        const files: DigestFile[] = [{ filename: `spend-${safe(options.period.label)}.png`, title: chartTitle, data: png }];
+        const files: DigestFile[] = [...digest.files];
         if (options.pdfPath)
             files.push({ filename: basename(options.pdfPath), title: `Weekly LLM spend report ${options.period.label}`, data: readFileSync(options.pdfPath) });
         if (!options.client) {
             const base = join(dir, safe(digestId));
-            writeFileSync(`${base}.png`, png);
+            // The thread's files beside the payload (the PDF is referenced where it already is).
+            const threadFiles = files.map((f) => {
+                if (options.pdfPath && f.filename === basename(options.pdfPath))
+                    return { filename: f.filename, title: f.title, bytes: f.data.length, path: options.pdfPath };
+                const savedAs = `${base}.${safe(f.filename)}`;
+                writeFileSync(savedAs, f.data);
+                return { filename: f.filename, title: f.title, bytes: f.data.length, saved_as: savedAs };
+            });
             const payload = {
                 method: 'chat.postMessage',
                 channel: target.channel,
                 text,
                 blocks,
                 metadata: { event_type: 'tokenmart_digest', event_payload: { digest_id: digestId } },
-                thread_files: files.map((f) => ({
-                    filename: f.filename,
-                    title: f.title,
-                    bytes: f.data.length,
-                    ...(f.filename.endsWith('.png') ? { saved_as: `${base}.png` } : { path: options.pdfPath }),
-                })),
+                thread_files: threadFiles,
             };
             writeFileSync(`${base}.json`, `${JSON.stringify(payload, null, 2)}\n`);
             options.log(`digest: dry run: ${digestId} -> ${base}.json`);

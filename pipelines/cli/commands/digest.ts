@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import { dailyPeriod, weeklyPeriod, type DigestPeriod } from '../../../reports/digest/digest-data.js';
 import { sendDigests, teamTargets, type DigestTarget } from '../../../reports/digest/send-digests.js';
 import { createSlackClient } from '../../../reports/digest/slack.js';
-import type { ReportDatabase } from '../../../reports/mart-tables.js';
-import { addDays, isoDay, lastCompleteWeek, parseIsoWeek } from '../../../reports/period.js';
+import { addDays, dailyPeriod, isoDay, lastCompleteWeek, parseIsoWeek, type Period, weeklyPeriod } from '../../../reports/period.js';
 import { UserError } from '../../util/errors.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
 
@@ -17,7 +14,7 @@ interface DigestFlags {
     readonly pdf?: string;
 }
 
-export function digestPeriod(kind: string, flags: { day?: string; week?: string }, now = new Date()): DigestPeriod {
+export function digestPeriod(kind: string, flags: { day?: string; week?: string }, now = new Date()): Period {
     if (kind === 'daily') {
         const day = flags.day ?? addDays(isoDay(now.getTime()), -1);
         if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new UserError(`digest: --day "${day}" is not a date; write YYYY-MM-DD`);
@@ -48,7 +45,7 @@ export function registerDigest(program: Command): void {
                     { channel: flags.channel ?? config.slack.channel },
                     ...(flags.perTeam ? await teamTargets(h.pool, config.slack.teamChannels) : []),
                 ];
-                return sendDigests(h.pool, h.db as unknown as Kysely<ReportDatabase>, {
+                return sendDigests(h.pool, h.db, {
                     period,
                     targets,
                     client,

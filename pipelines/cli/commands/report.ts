@@ -1,6 +1,4 @@
-import type { Kysely } from 'kysely';
 import type { Command } from 'commander';
-import type { ReportDatabase } from '../../../reports/mart-tables.js';
 import { lastCompleteWeek, parseIsoWeek } from '../../../reports/period.js';
 import { usingBrowser } from '../../../reports/render/browser.js';
 import { writeWeeklyReport } from '../../../reports/weekly/weekly-report.js';
@@ -19,7 +17,7 @@ export function registerReport(program: Command): void {
             const week = flags.week ? parseIsoWeek(flags.week) : lastCompleteWeek();
             const out = flags.out ?? config.outputDir;
             const result = await usingDatabase(config, (h) => {
-                const db = h.db as unknown as Kysely<ReportDatabase>;
+                const db = h.db;
                 return flags.pdf ? usingBrowser((browser) => writeWeeklyReport(db, week, out, browser)) : writeWeeklyReport(db, week, out, undefined);
             });
             log(

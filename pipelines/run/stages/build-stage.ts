@@ -1,0 +1,18 @@
+import { buildModels } from '../../transform/build.js';
+import { seedAll } from '../../transform/transform.js';
+import type { StageDefinition } from './stage.js';
+
+/** Seeds, then every model in dependency order (incremental where it can). */
+export const buildStage: StageDefinition = {
+    name: 'build',
+    kinds: ['daily', 'weekly'],
+    blockedBy: [],
+    records: 'model rows written',
+    async run(ctx) {
+        await seedAll(ctx.handle.pool, ctx.project.project, ctx.log);
+        const b = await buildModels(ctx.handle.pool, ctx.project.project, ctx.project.dag, { runId: ctx.runId, log: ctx.log });
+        const bad = b.results.filter((r) => r.status === 'error');
+        if (bad.length) return { status: 'failed', error: bad[0].error };
+        return { status: 'success', rows: b.results.reduce((a, r) => a + (r.rows ?? 0), 0), detail: `${b.results.length} models` };
+    },
+};

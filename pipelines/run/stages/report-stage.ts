@@ -1,0 +1,22 @@
+import { lastCompleteWeek } from '../../../reports/period.js';
+import { usingBrowser } from '../../../reports/render/browser.js';
+import { writeWeeklyReport } from '../../../reports/weekly/weekly-report.js';
+import type { StageDefinition } from './stage.js';
+
+/** The weekly finance report (HTML and PDF) for the last complete week. */
+export const reportStage: StageDefinition = {
+    name: 'report',
+    kinds: ['weekly'],
+    blockedBy: ['test'],
+    records: 'files written',
+    async run(ctx) {
+        const week = lastCompleteWeek(ctx.now);
+        const r = await usingBrowser((browser) => writeWeeklyReport(ctx.handle.db, week, ctx.config.outputDir, browser, ctx.now));
+        ctx.artifacts.push(r.htmlPath, r.pdfPath!);
+        ctx.shared.pdfPath = r.pdfPath;
+        return { status: 'success', rows: 2, detail: `week ${week.label}: ${r.figures.spend}` };
+    },
+    async whenBlocked() {
+        return { status: 'blocked', detail: 'data tests failed: no report goes out' };
+    },
+};

@@ -1,0 +1,47 @@
+import type { Config } from '../../config/config.js';
+import type { DatabaseHandle } from '../../db/connect.js';
+import type { LoadedProject } from '../../transform/transform.js';
+import type { SlackClient } from '../../../reports/digest/slack.js';
+
+export type RunKind = 'daily' | 'weekly';
+
+/** What a stage reports; recorded in ops.run_stages. */
+export interface StageOutcome {
+    readonly status: 'success' | 'failed' | 'skipped' | 'blocked';
+    /** The count the stage records (see StageDefinition.records). */
+    readonly rows?: number;
+    readonly detail?: string;
+    readonly error?: string;
+}
+
+/** Everything a stage may use; `artifacts` and `shared` carry results to the caller and later stages. */
+export interface StageContext {
+    readonly handle: DatabaseHandle;
+    readonly config: Config;
+    readonly runId: string;
+    readonly kind: RunKind;
+    readonly now: Date;
+    readonly source: string | undefined;
+    readonly slack: SlackClient | undefined;
+    readonly project: LoadedProject;
+    readonly log: (line: string) => void;
+    readonly artifacts: string[];
+    readonly shared: { pdfPath?: string };
+}
+
+/**
+ * One step of `tokenmart run`. The run is the ordered list in stages.ts: a new stage is a file
+ * here and a line there.
+ */
+export interface StageDefinition {
+    readonly name: string;
+    /** The runs that include it; others record it as skipped. */
+    readonly kinds: readonly RunKind[];
+    /** Stages whose `blocked` outcome holds this one back (the data tests hold back what goes out). */
+    readonly blockedBy: readonly string[];
+    /** What its `rows` count means, as `tokenmart status` shows it. */
+    readonly records: string;
+    run(ctx: StageContext): Promise<StageOutcome>;
+    /** What it does instead when held back (default: nothing, recorded as blocked). */
+    whenBlocked?(ctx: StageContext, reason: string): Promise<StageOutcome>;
+}

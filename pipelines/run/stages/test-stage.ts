@@ -1,0 +1,21 @@
+import { runDataTests } from '../../transform/data-tests.js';
+import type { StageDefinition } from './stage.js';
+
+/** The data tests. An error-level failure blocks what goes out after it (reports, digests). */
+export const testStage: StageDefinition = {
+    name: 'test',
+    kinds: ['daily', 'weekly'],
+    blockedBy: [],
+    records: 'data tests run',
+    async run(ctx) {
+        const t = await runDataTests(ctx.handle.pool, ctx.project.project, { runId: ctx.runId, log: ctx.log });
+        const failing = t.results.filter((r) => r.status === 'fail' || r.status === 'error');
+        const count = (s: string) => t.results.filter((r) => r.status === s).length;
+        return {
+            status: failing.length ? 'blocked' : 'success',
+            rows: t.results.length,
+            detail: `${count('pass')} passed, ${count('warn')} warned, ${failing.length} failed`,
+            error: failing.length ? `data tests failed (${failing.map((r) => r.name).join(', ')})` : undefined,
+        };
+    },
+};

@@ -1,0 +1,61 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../../pipelines/db/database.js';
+import type { DigestFile } from '../digest/deliver-digest.js';
+import { addDays, type Period } from '../period.js';
+
+/**
+ * A report section: one file holding its queries and its renderings. The weekly report is an
+ * ordered list of sections with `html`; the Slack digests, of sections with `digest`. Adding a
+ * section is adding a file and a line to one of those lists (reports/weekly/weekly-sections.ts,
+ * reports/digest/digest-sections.ts).
+ */
+export interface ReportSection {
+    readonly id: string;
+    /** Its part of the weekly HTML/PDF report. */
+    html?(ctx: SectionContext): Promise<HtmlPart>;
+    /** Its part of a Slack digest. */
+    digest?(ctx: SectionContext): Promise<DigestPart>;
+}
+
+export interface HtmlPart {
+    readonly html: string;
+    /** Figures as displayed, by name, so tests and the CLI can compare them with SQL. */
+    readonly figures?: Readonly<Record<string, string>>;
+}
+
+export interface DigestPart {
+    readonly blocks: readonly unknown[];
+    /** The notification text (the first part that has one gives it). */
+    readonly text?: string;
+    /** Files for the message's thread. */
+    readonly files?: readonly DigestFile[];
+}
+
+/** What is reported and against what. */
+export interface SectionContext {
+    readonly db: Kysely<DB>;
+    readonly period: Period;
+    readonly baseline: Baseline;
+    /** A per-team digest: only this team's numbers. */
+    readonly team: string | undefined;
+    readonly now: Date;
+}
+
+/** The comparison period: a daily period is compared with the 7 days before (their average), a week with the week before. */
+export interface Baseline {
+    readonly start: string;
+    readonly end: string;
+    /** Baseline totals are divided by this (7 for a daily average). */
+    readonly divisor: number;
+    readonly label: string;
+}
+
+export function baselineOf(period: Period): Baseline {
+    return period.kind === 'daily'
+        ? { start: addDays(period.start, -7), end: addDays(period.start, -1), divisor: 7, label: '7-day average' }
+        : { start: addDays(period.start, -7), end: addDays(period.end, -7), divisor: 1, label: 'previous week' };
+}
+
+export function sectionContext(db: Kysely<DB>, period: Period, options: { team?: string; now?: Date } = {}): SectionContext {
+    return { db, period, baseline: baselineOf(period), team: options.team, now: options.now ?? new Date() };
+}
