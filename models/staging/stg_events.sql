@@ -9,12 +9,18 @@ with events as (
         and event_at < tokenmart.window_end()
 ),
 
+all_copies as (
+    -- Every loaded copy, whatever its day: the copy that wins may sit on another day.
+    select *
+    from raw.events
+),
+
 first_copies as (
     select events.*
     from events
     where not exists (
         select 1
-        from raw.events as earlier
+        from all_copies as earlier
         where earlier.request_id = events.request_id
             and (earlier.file_id, earlier.line_no) < (events.file_id, events.line_no)
     )

@@ -3,12 +3,16 @@ with curated as (
     select * from seeds.model_prices
 ),
 
+community as (
+    select * from seeds.model_prices_imported
+),
+
 imported as (
-    select imported.*
-    from seeds.model_prices_imported as imported
+    select community.*
+    from community
     left join curated
-        on lower(curated.provider) = lower(imported.provider)
-        and curated.model = imported.model
+        on lower(curated.provider) = lower(community.provider)
+        and curated.model = community.model
     where curated.model is null
 ),
 
