@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { DB } from '../pipelines/db/database.js';
@@ -14,6 +14,7 @@ import { sectionContext } from '../reports/sections/section.js';
 import { dailySpendSpec, loadTrend, spendTrendSpec } from '../reports/sections/spend-trend.js';
 import { writeWeeklyReport, type WeeklyReport } from '../reports/weekly/weekly-report.js';
 import { tempDir } from './support/event-fixtures.js';
+import { projectDir } from './support/run-cli.js';
 import { buildDemoMarts } from './support/demo-marts.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
@@ -133,6 +134,21 @@ describe('charts and figures', () => {
         expect(formatUsd('1234.005')).toBe('$1,234.01');
         expect(isoWeekOf('2026-11-22')).toEqual({ label: '2026-W47', start: '2026-11-16', end: '2026-11-22' });
         expect(isoWeekOf('2027-01-01').label).toBe('2026-W53');
+    });
+
+    it("never takes Ubuntu's snap stub for a browser (setup and the report agree)", () => {
+        const dir = tempDir('browsers');
+        const stub = '#!/bin/sh\n# Ubuntu: chromium is a snap\nexec /snap/bin/chromium "$@"\n';
+        for (const name of ['google-chrome-stable', 'google-chrome', 'chromium', 'chromium-browser']) {
+            writeFileSync(join(dir, name), stub, { mode: 0o755 });
+        }
+        const findBrowser = () => spawnSync('bash', [join(projectDir, '.ci/find-browser')], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+        expect(findBrowser().status).toBe(1);
+        expect(() => chromiumPath({}, [join(dir, 'chromium-browser')])).toThrow(/^report: Chromium not found/);
+        // A real browser binary (large, no snap hand-over) is used.
+        writeFileSync(join(dir, 'chromium'), Buffer.alloc(200_000, 1), { mode: 0o755 });
+        expect(findBrowser().stdout.trim()).toBe(join(dir, 'chromium'));
+        expect(chromiumPath({}, [join(dir, 'chromium-browser'), join(dir, 'chromium')])).toBe(join(dir, 'chromium'));
     });
 
     it('a missing Chromium is one line with the fix', () => {

@@ -1,14 +1,36 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer';
 import { UserError } from '../../pipelines/util/errors.js';
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+const CANDIDATES = ['/usr/bin/google-chrome-stable', '/usr/bin/google-chrome', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
-export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
-    const path = env.PUPPETEER_EXECUTABLE_PATH || env.CHROMIUM_PATH || CANDIDATES.find((p) => existsSync(p));
+/** Ubuntu's chromium packages install a small script that hands over to a snap: not a browser. */
+export function isSnapStub(path: string): boolean {
+    const real = realpathSync(path);
+    if (real.startsWith('/snap/')) return true;
+    return statSync(real).size < 100_000 && readFileSync(real, 'latin1').includes('snap');
+}
+
+/** Chrome for Testing fetched by `npm run setup` on Ubuntu (puppeteer's cache). */
+function cachedChrome(home = homedir()): string | undefined {
+    const dir = join(process.env.PUPPETEER_CACHE_DIR ?? join(home, '.cache', 'puppeteer'), 'chrome-headless-shell');
+    if (!existsSync(dir)) return undefined;
+    for (const version of readdirSync(dir).sort().reverse()) {
+        const bin = join(dir, version, 'chrome-headless-shell-linux64', 'chrome-headless-shell');
+        if (existsSync(bin)) return bin;
+    }
+    return undefined;
+}
+
+/** The browser the PDF is printed with: the configured one, else a real Chrome/Chromium on the machine. */
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env, candidates: readonly string[] = CANDIDATES): string {
+    const configured = env.PUPPETEER_EXECUTABLE_PATH || env.CHROMIUM_PATH;
+    const path = configured || candidates.find((p) => existsSync(p) && !isSnapStub(p)) || cachedChrome();
     if (!path || !existsSync(path)) {
         throw new UserError(
-            "report: Chromium not found (needed for the PDF); run `npm run setup` (installs Debian's chromium) or set PUPPETEER_EXECUTABLE_PATH to a Chrome/Chromium binary",
+            `report: Chromium not found${configured ? ` at ${configured}` : ''} (needed for the PDF); run \`npm run setup\` (it finds or installs one) or set PUPPETEER_EXECUTABLE_PATH to a Chrome/Chromium binary`,
         );
     }
     return path;
