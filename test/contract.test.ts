@@ -1,13 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { CONTRACT_VERSIONS, EVENT_FIELDS } from '../pipelines/ingest/contract/event-fields.js';
 import { CONTRACT_COLUMNS, LOADER_COLUMNS } from '../pipelines/ingest/contract/raw-columns.js';
 import { readmeWithContract, schemaPath, schemaText } from '../pipelines/ingest/contract/write-contract-files.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
+import { copyProject, listFiles } from './support/project-copy.js';
 import { projectDir } from './support/run-cli.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { useTestDatabase } from './support/test-database.js';
 
 const CANONICAL: Record<string, string> = { timestamptz: 'timestamp with time zone' };
 
@@ -34,16 +35,10 @@ describe('the event contract is defined once', () => {
     });
 
     describe('raw.events after migrate', () => {
-        let t: TestDatabase;
-        beforeAll(async () => {
-            t = await createTestDatabase('contract');
-        });
-        afterAll(async () => {
-            await t.drop();
-        });
+        const db = useTestDatabase('contract');
 
         it('has exactly the contract columns and the loader columns, with the contract types', async () => {
-            const cols = await t.query<{ name: string; type: string }>(
+            const cols = await db().query<{ name: string; type: string }>(
                 `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
                  where a.attrelid = 'raw.events'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`,
             );
@@ -54,37 +49,8 @@ describe('the event contract is defined once', () => {
     });
 });
 
-/** A copy of the project a test may edit (node_modules linked, not copied). */
-function copyProject(label: string): string {
-    const root = join(tempDir(label), 'tokenmart');
-    const skip = new Set(['node_modules', '.git', 'dist', '.tokenmart', 'out', 'coverage', 'reports-out']);
-    cpSync(projectDir, root, { recursive: true, filter: (src) => !skip.has(relative(projectDir, src).split('/')[0]) });
-    symlinkSync(join(projectDir, 'node_modules'), join(root, 'node_modules'));
-    return root;
-}
-
-function listFiles(root: string): Map<string, string> {
-    const out = new Map<string, string>();
-    const walk = (dir: string) => {
-        for (const e of readdirSync(dir, { withFileTypes: true })) {
-            if (e.name === 'node_modules') continue;
-            const p = join(dir, e.name);
-            if (e.isDirectory()) walk(p);
-            else out.set(relative(root, p), readFileSync(p, 'utf8'));
-        }
-    };
-    walk(root);
-    return out;
-}
-
 describe('adding a field to the contract', () => {
-    let t: TestDatabase;
-    beforeAll(async () => {
-        t = await createTestDatabase('contract_add');
-    });
-    afterAll(async () => {
-        await t.drop();
-    });
+    const db = useTestDatabase('contract_add');
 
     it('touches the contract, its generated files and the model that uses it; then migrates, loads and builds', async () => {
         const root = copyProject('add-field');
@@ -132,7 +98,7 @@ describe('adding a field to the contract', () => {
             spawnSync(process.execPath, [...tsx, join(root, 'pipelines/cli/main.ts'), ...args], {
                 cwd: root,
                 encoding: 'utf8',
-                env: { ...process.env, DATABASE_URL: t.url, TOKENMART_MODELS_DIR: '' },
+                env: { ...process.env, DATABASE_URL: db().url, TOKENMART_MODELS_DIR: '' },
             });
         const migrate = cli(['migrate']);
         expect(migrate.status, migrate.stderr).toBe(0);
@@ -142,13 +108,13 @@ describe('adding a field to the contract', () => {
         expect(ingest.stderr).toMatch(/0 rows of an unknown newer schema_version/);
         const build = cli(['build', '-s', 'stg_events']);
         expect(build.status, build.stderr).toBe(0);
-        const raw = await t.query('select request_id, region, extras from raw.events order by request_id');
+        const raw = await db().query('select request_id, region, extras from raw.events order by request_id');
         // A v2 event does not know `region`: it stays in extras; the v3 event gets the column.
         expect(raw).toEqual([
             { request_id: 'v2_region', region: null, extras: { region: 'us-east-1' } },
             { request_id: 'v3_region', region: 'eu-west-1', extras: null },
         ]);
-        const staged = await t.query('select request_id, region from staging.stg_events order by request_id');
+        const staged = await db().query('select request_id, region from staging.stg_events order by request_id');
         expect(staged).toEqual([
             { request_id: 'v2_region', region: null },
             { request_id: 'v3_region', region: 'eu-west-1' },

@@ -11,6 +11,7 @@ import { dayRanges } from '../pipelines/transform/materialize.js';
 import { loadProject } from '../pipelines/transform/project.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
+import { writeModels } from './support/models-fixture.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ingestOptions = { maxErrorRate: 0.05, onChangedFile: 'replace' as const, keepText: false, userIdHmacKey: undefined };
@@ -150,14 +151,7 @@ describe('models: incremental builds', () => {
     });
 });
 
-function fixtureProject(files: Record<string, string>): string {
-    const root = join(tempDir('project'), 'models');
-    for (const [rel, text] of Object.entries(files)) {
-        mkdirSync(join(root, rel, '..'), { recursive: true });
-        writeFileSync(join(root, rel), text);
-    }
-    return root;
-}
+const fixtureProject = (files: Record<string, string>) => writeModels(files);
 
 describe('models: the engine', () => {
     let t: TestDatabase;

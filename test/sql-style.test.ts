@@ -1,18 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem, lintProject } from '../pipelines/transform/lint-models.js';
 import { loadProject } from '../pipelines/transform/project.js';
-import { tempDir } from './support/event-fixtures.js';
-
-function project(files: Record<string, string>): string {
-    const root = join(tempDir('lint'), 'models');
-    for (const [rel, text] of Object.entries(files)) {
-        mkdirSync(join(root, rel, '..'), { recursive: true });
-        writeFileSync(join(root, rel), text);
-    }
-    return root;
-}
+import { writeModels } from './support/models-fixture.js';
 
 const GOOD = `-- One row per thing.
 with things as (
@@ -44,7 +33,7 @@ describe('SQL model style (tokenmart lint)', () => {
     });
 
     it('accepts a model in the house style', async () => {
-        const root = project({
+        const root = writeModels({
             'staging/src.sql': 'with final as (\n    select 1 as id\n)\n\nselect * from final\n',
             'staging/_s.yml': 'models:\n  - name: src\n    description: Source rows\n',
             'marts/good.sql': GOOD,
@@ -71,7 +60,7 @@ late_import as (
 
 select * from logic\t
 `;
-        const root = project({
+        const root = writeModels({
             'staging/src.sql': 'with final as (\n    select 1 as id\n)\n\nselect * from final\n',
             'staging/_s.yml': 'models:\n  - name: src\n    description: Source rows\n',
             'marts/other.sql': 'with final as (\n  select 1 as id\n)\n\nselect * from final',

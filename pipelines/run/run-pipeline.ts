@@ -6,7 +6,7 @@ import { loadModels } from '../transform/transform.js';
 import { describeError } from '../util/errors.js';
 import { sendFailureNotice } from './failure-notice.js';
 import { acquireRunLock } from './run-lock.js';
-import { STAGES } from './stages.js';
+import { pipelineStages as definedStages } from './stages.js';
 import type { RunKind, StageContext, StageDefinition, StageOutcome } from './stages/stage.js';
 
 export type { RunKind } from './stages/stage.js';
@@ -34,7 +34,7 @@ export interface RunOptions {
     readonly log: (line: string) => void;
     /** Called between stages: returning true abandons the run cleanly (graceful shutdown). */
     readonly shouldStop?: () => boolean;
-    /** The stages to run (default: all of STAGES). */
+    /** The stages to run (default: the STAGES list). */
     readonly stages?: readonly StageDefinition[];
 }
 
@@ -105,7 +105,7 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
                 `run: stage ${r.stage.padEnd(6)} ${r.status}${r.detail ? ` (${r.detail})` : ''}${r.error ? `: ${r.error}` : ''} [${(r.ms / 1000).toFixed(1)} s]`,
             );
         };
-        const pipelineStages = options.stages ?? STAGES;
+        const pipelineStages = options.stages ?? (await definedStages());
         try {
             for (const stage of pipelineStages) {
                 if (options.shouldStop?.())

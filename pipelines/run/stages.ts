@@ -1,9 +1,9 @@
-import { buildStage } from './stages/build-stage.js';
-import { ingestStage } from './stages/ingest-stage.js';
-import { notifyStage } from './stages/notify-stage.js';
-import { reportStage } from './stages/report-stage.js';
-import type { StageDefinition } from './stages/stage.js';
-import { testStage } from './stages/test-stage.js';
+import { partsInOrder } from '../util/load-parts.js';
+import { type StageDefinition, stageDefinitions } from './stages/stage.js';
 
-/** `tokenmart run`, in order. A new stage is a file in stages/ and a line here. */
-export const STAGES: readonly StageDefinition[] = [ingestStage, buildStage, testStage, reportStage, notifyStage];
+/** `tokenmart run`, in order: names of stages defined in pipelines/run/stages/. A new stage is a file there and its name here. */
+export const STAGES = ['ingest', 'build', 'test', 'report', 'notify'];
+
+export function pipelineStages(): Promise<StageDefinition[]> {
+    return partsInOrder(STAGES, stageDefinitions(), 'pipelines/run/stages.ts');
+}

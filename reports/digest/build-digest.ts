@@ -1,6 +1,6 @@
 import type { DigestFile } from './deliver-digest.js';
 import type { ReportSection, SectionContext } from '../sections/section.js';
-import { DIGEST_SECTIONS } from './digest-sections.js';
+import { digestSections } from './digest-sections.js';
 
 export interface BuiltDigest {
     readonly text: string;
@@ -9,9 +9,9 @@ export interface BuiltDigest {
 }
 
 /** The digest's sections in order: their blocks, the first notification text, the thread files, and a footer. */
-export async function buildDigest(ctx: SectionContext, sections: readonly ReportSection[] = DIGEST_SECTIONS): Promise<BuiltDigest> {
+export async function buildDigest(ctx: SectionContext, sections?: readonly ReportSection[]): Promise<BuiltDigest> {
     const parts = [];
-    for (const s of sections) if (s.digest) parts.push(await s.digest(ctx));
+    for (const s of sections ?? (await digestSections())) if (s.digest) parts.push(await s.digest(ctx));
     const { period } = ctx;
     const footer = {
         type: 'context',

@@ -1,8 +1,9 @@
-import { dataNotes } from '../sections/data-notes.js';
-import { headline } from '../sections/headline.js';
-import { movers } from '../sections/movers.js';
-import type { ReportSection } from '../sections/section.js';
-import { spendTrend } from '../sections/spend-trend.js';
+import { partsInOrder } from '../../pipelines/util/load-parts.js';
+import { type ReportSection, reportSections } from '../sections/section.js';
 
-/** A Slack digest, top to bottom (then the thread's files). A new block is a section and a line here. */
-export const DIGEST_SECTIONS: readonly ReportSection[] = [headline, movers, dataNotes, spendTrend];
+/** A Slack digest, top to bottom (then the thread's files): ids of sections in reports/sections/. A new block is a section and its id here. */
+export const DIGEST_SECTIONS = ['headline', 'movers', 'data-notes', 'spend-trend'];
+
+export function digestSections(): Promise<ReportSection[]> {
+    return partsInOrder(DIGEST_SECTIONS, reportSections(), 'reports/digest/digest-sections.ts');
+}

@@ -9,8 +9,9 @@ export interface BreakdownSpec {
     readonly title: string;
     readonly key: 'team' | 'feature' | 'cost_center' | 'tenant';
     readonly label: 'team' | 'feature' | 'cost_center' | 'tenant';
-    readonly headers: readonly [string, string];
 }
+
+const HEADERS: Readonly<Record<BreakdownSpec['key'], string>> = { team: 'Team', feature: 'Feature', cost_center: 'Cost center', tenant: 'Tenant' };
 
 export async function loadBreakdown(ctx: SectionContext, spec: BreakdownSpec) {
     const { period, baseline } = ctx;
@@ -59,7 +60,7 @@ export function breakdownSection(spec: BreakdownSpec): ReportSection {
                 })
                 .join('\n');
             const html = `<h2>${esc(spec.title)}</h2>
-<table><thead><tr><th>${esc(spec.headers[0])}</th><th>${esc(spec.headers[1])}</th><th class="n">This week</th><th class="n">Last week</th><th class="n">Change</th><th class="n">Share</th></tr></thead>
+<table><thead><tr><th>${HEADERS[spec.key]}</th><th>${HEADERS[spec.label]}</th><th class="n">This week</th><th class="n">Last week</th><th class="n">Change</th><th class="n">Share</th></tr></thead>
 <tbody>${body}</tbody>
 <tfoot><tr><td>Total</td><td></td><td class="n">${formatCents(now.total)}</td><td class="n">${formatCents(before.total)}</td><td class="n">${signedCents(now.total - before.total)}</td><td class="n">${now.total === 0n ? '—' : '100.0%'}</td></tr></tfoot></table>`;
             return { html, figures: { [`${spec.id}.rows`]: String(rows.length), [`${spec.id}.total`]: formatCents(now.total) } };

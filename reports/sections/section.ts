@@ -1,13 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../pipelines/db/database.js';
 import type { DigestFile } from '../digest/deliver-digest.js';
+import { loadParts } from '../../pipelines/util/load-parts.js';
 import { addDays, type Period } from '../period.js';
 
 /**
- * A report section: one file holding its queries and its renderings. The weekly report is an
- * ordered list of sections with `html`; the Slack digests, of sections with `digest`. Adding a
- * section is adding a file and a line to one of those lists (reports/weekly/weekly-sections.ts,
- * reports/digest/digest-sections.ts).
+ * A report section: one file in reports/sections/ holding its queries and its renderings. The
+ * weekly report is an ordered list of section ids with `html`; the Slack digests, of sections
+ * with `digest`. Adding a section is adding its file and its id to one of those lists
+ * (reports/weekly/weekly-sections.ts, reports/digest/digest-sections.ts).
  */
 export interface ReportSection {
     readonly id: string;
@@ -58,4 +59,14 @@ export function baselineOf(period: Period): Baseline {
 
 export function sectionContext(db: Kysely<DB>, period: Period, options: { team?: string; now?: Date } = {}): SectionContext {
     return { db, period, baseline: baselineOf(period), team: options.team, now: options.now ?? new Date() };
+}
+
+export function isReportSection(value: unknown): value is ReportSection {
+    const v = value as Partial<ReportSection> | null;
+    return typeof v === 'object' && v !== null && typeof v.id === 'string' && (typeof v.html === 'function' || typeof v.digest === 'function');
+}
+
+/** Every section defined in reports/sections/, by id. */
+export function reportSections(): Promise<Map<string, ReportSection>> {
+    return loadParts(new URL('.', import.meta.url), isReportSection, (s) => s.id);
 }

@@ -8,7 +8,7 @@ import { htmlToPdf } from '../render/browser.js';
 import { loadDataAsOf } from '../sections/data-notes.js';
 import { esc, fmtDate, timeLabel } from '../sections/html.js';
 import { type ReportSection, sectionContext } from '../sections/section.js';
-import { WEEKLY_SECTIONS } from './weekly-sections.js';
+import { weeklySections } from './weekly-sections.js';
 
 export interface WeeklyReport {
     /** Figures as displayed, by name (see each section), for the CLI summary and tests. */
@@ -44,11 +44,11 @@ export async function renderWeeklyHtml(
     db: Kysely<DB>,
     week: Week,
     now: Date,
-    sections: readonly ReportSection[] = WEEKLY_SECTIONS,
+    sections?: readonly ReportSection[],
 ): Promise<{ html: string; figures: Record<string, string>; asOf: string }> {
     const ctx = sectionContext(db, weeklyPeriod(week), { now });
     const parts = [];
-    for (const s of sections) if (s.html) parts.push(await s.html(ctx));
+    for (const s of sections ?? (await weeklySections())) if (s.html) parts.push(await s.html(ctx));
     const asOf = timeLabel(await loadDataAsOf(db));
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -1,12 +1,9 @@
-import { dataNotes } from '../sections/data-notes.js';
-import { featureBreakdown } from '../sections/feature-breakdown.js';
-import { headline } from '../sections/headline.js';
-import { models } from '../sections/models.js';
-import { movers } from '../sections/movers.js';
-import { quality } from '../sections/quality.js';
-import type { ReportSection } from '../sections/section.js';
-import { spendTrend } from '../sections/spend-trend.js';
-import { teamBreakdown } from '../sections/team-breakdown.js';
+import { partsInOrder } from '../../pipelines/util/load-parts.js';
+import { type ReportSection, reportSections } from '../sections/section.js';
 
-/** The weekly finance report, top to bottom. A new section is a file in reports/sections/ and a line here. */
-export const WEEKLY_SECTIONS: readonly ReportSection[] = [headline, spendTrend, teamBreakdown, featureBreakdown, models, movers, quality, dataNotes];
+/** The weekly finance report, top to bottom: ids of sections in reports/sections/. A new section is a file there and its id here. */
+export const WEEKLY_SECTIONS = ['headline', 'spend-trend', 'team-breakdown', 'feature-breakdown', 'models', 'movers', 'quality', 'data-notes'];
+
+export function weeklySections(): Promise<ReportSection[]> {
+    return partsInOrder(WEEKLY_SECTIONS, reportSections(), 'reports/weekly/weekly-sections.ts');
+}

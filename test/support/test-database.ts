@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../../pipelines/config/config.js';
 import { closeDatabase, openDatabase, type DatabaseHandle } from '../../pipelines/db/connect.js';
 import { migrateToLatest } from '../../pipelines/db/migrate.js';
@@ -45,5 +45,20 @@ export async function createTestDatabase(label: string, overrides: Partial<Confi
             await a.query(`drop database if exists ${name} with (force)`);
             await a.end();
         },
+    };
+}
+
+/** A fresh database for the enclosing describe block (or file): created before its tests, dropped after them. */
+export function useTestDatabase(label: string): () => TestDatabase {
+    let t: TestDatabase | undefined;
+    beforeAll(async () => {
+        t = await createTestDatabase(label);
+    });
+    afterAll(async () => {
+        await t?.drop();
+    });
+    return () => {
+        if (!t) throw new Error(`test database ${label} is not created yet: use it inside a test`);
+        return t;
     };
 }

@@ -1,12 +1,10 @@
 import { buildModels } from '../../transform/build.js';
 import { seedAll } from '../../transform/transform.js';
-import type { StageDefinition } from './stage.js';
+import { defineStage } from './stage.js';
 
 /** Seeds, then every model in dependency order (incremental where it can). */
-export const buildStage: StageDefinition = {
+export const buildStage = defineStage({
     name: 'build',
-    kinds: ['daily', 'weekly'],
-    blockedBy: [],
     records: 'model rows written',
     async run(ctx) {
         await seedAll(ctx.handle.pool, ctx.project.project, ctx.log);
@@ -15,4 +13,4 @@ export const buildStage: StageDefinition = {
         if (bad.length) return { status: 'failed', error: bad[0].error };
         return { status: 'success', rows: b.results.reduce((a, r) => a + (r.rows ?? 0), 0), detail: `${b.results.length} models` };
     },
-};
+});

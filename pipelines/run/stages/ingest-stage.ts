@@ -1,11 +1,9 @@
 import { runIngest } from '../../ingest/run-ingest.js';
-import type { StageDefinition } from './stage.js';
+import { defineStage } from './stage.js';
 
 /** Loads every file of the source not loaded yet (exactly once per file). */
-export const ingestStage: StageDefinition = {
+export const ingestStage = defineStage({
     name: 'ingest',
-    kinds: ['daily', 'weekly'],
-    blockedBy: [],
     records: 'raw rows loaded',
     async run(ctx) {
         if (!ctx.source) return { status: 'skipped', detail: 'no source configured' };
@@ -21,4 +19,4 @@ export const ingestStage: StageDefinition = {
         }
         return { status: 'success', rows: s.rowsLoaded, detail };
     },
-};
+});

@@ -1,12 +1,11 @@
 import { sendDigests, teamTargets } from '../../../reports/digest/send-digests.js';
 import { addDays, dailyPeriod, isoDay, lastCompleteWeek, weeklyPeriod } from '../../../reports/period.js';
 import { sendFailureNotice } from '../failure-notice.js';
-import type { StageDefinition } from './stage.js';
+import { defineStage } from './stage.js';
 
 /** The digest of the run's period to the spend channel (and team channels), exactly once. */
-export const notifyStage: StageDefinition = {
+export const notifyStage = defineStage({
     name: 'notify',
-    kinds: ['daily', 'weekly'],
     blockedBy: ['test'],
     records: 'digests sent',
     async run(ctx) {
@@ -36,4 +35,4 @@ export const notifyStage: StageDefinition = {
         if (notice) ctx.artifacts.push(notice);
         return { status: 'blocked', detail: 'failure notice sent to the alert channel instead of digests' };
     },
-};
+});

@@ -1,10 +1,10 @@
 import { lastCompleteWeek } from '../../../reports/period.js';
 import { usingBrowser } from '../../../reports/render/browser.js';
 import { writeWeeklyReport } from '../../../reports/weekly/weekly-report.js';
-import type { StageDefinition } from './stage.js';
+import { defineStage } from './stage.js';
 
 /** The weekly finance report (HTML and PDF) for the last complete week. */
-export const reportStage: StageDefinition = {
+export const reportStage = defineStage({
     name: 'report',
     kinds: ['weekly'],
     blockedBy: ['test'],
@@ -19,4 +19,4 @@ export const reportStage: StageDefinition = {
     async whenBlocked() {
         return { status: 'blocked', detail: 'data tests failed: no report goes out' };
     },
-};
+});

@@ -2,6 +2,7 @@ import type { Config } from '../../config/config.js';
 import type { DatabaseHandle } from '../../db/connect.js';
 import type { LoadedProject } from '../../transform/transform.js';
 import type { SlackClient } from '../../../reports/digest/slack.js';
+import { loadParts } from '../../util/load-parts.js';
 
 export type RunKind = 'daily' | 'weekly';
 
@@ -30,8 +31,8 @@ export interface StageContext {
 }
 
 /**
- * One step of `tokenmart run`. The run is the ordered list in stages.ts: a new stage is a file
- * here and a line there.
+ * One step of `tokenmart run`, defined in a file of pipelines/run/stages/. The run is the ordered
+ * list of stage names in pipelines/run/stages.ts: a new stage is a file here and its name there.
  */
 export interface StageDefinition {
     readonly name: string;
@@ -44,4 +45,21 @@ export interface StageDefinition {
     run(ctx: StageContext): Promise<StageOutcome>;
     /** What it does instead when held back (default: nothing, recorded as blocked). */
     whenBlocked?(ctx: StageContext, reason: string): Promise<StageOutcome>;
+}
+
+/** A stage with the defaults: in daily and weekly runs, held back by nothing. */
+export function defineStage(stage: Omit<StageDefinition, 'kinds' | 'blockedBy'> & Partial<Pick<StageDefinition, 'kinds' | 'blockedBy'>>): StageDefinition {
+    return { kinds: ['daily', 'weekly'], blockedBy: [], ...stage };
+}
+
+export function isStageDefinition(value: unknown): value is StageDefinition {
+    const v = value as Partial<StageDefinition> | null;
+    return (
+        typeof v === 'object' && v !== null && typeof v.name === 'string' && typeof v.run === 'function' && Array.isArray(v.kinds) && Array.isArray(v.blockedBy)
+    );
+}
+
+/** Every stage defined in pipelines/run/stages/, by name. */
+export function stageDefinitions(): Promise<Map<string, StageDefinition>> {
+    return loadParts(new URL('.', import.meta.url), isStageDefinition, (s) => s.name);
 }

@@ -1,11 +1,9 @@
 import { runDataTests } from '../../transform/data-tests.js';
-import type { StageDefinition } from './stage.js';
+import { defineStage } from './stage.js';
 
 /** The data tests. An error-level failure blocks what goes out after it (reports, digests). */
-export const testStage: StageDefinition = {
+export const testStage = defineStage({
     name: 'test',
-    kinds: ['daily', 'weekly'],
-    blockedBy: [],
     records: 'data tests run',
     async run(ctx) {
         const t = await runDataTests(ctx.handle.pool, ctx.project.project, { runId: ctx.runId, log: ctx.log });
@@ -18,4 +16,4 @@ export const testStage: StageDefinition = {
             error: failing.length ? `data tests failed (${failing.map((r) => r.name).join(', ')})` : undefined,
         };
     },
-};
+});
