@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { DB } from '../pipelines/db/database.js';
@@ -147,10 +147,25 @@ describe('digest: exactly once against a Slack Web API peer', () => {
         });
         expect(sent.map((s) => s.outcome.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
         const byChannel = Object.fromEntries(slack.messages.map((m) => [m.channel, m.text]));
-        const [support] = await t.query(`select sum(cost_usd) as s from marts.mart_daily_cost where usage_date = '2026-11-22' and team = 'support'`);
-        expect(byChannel.C0SUPPORT).toContain(`LLM spend 2026-11-22 · support: $${Number(support.s).toFixed(2)}`);
-        expect(byChannel.C0SEARCH).toMatch(/^LLM spend 2026-11-22 · search: /);
-        expect(byChannel.C0SPEND).toMatch(/^LLM spend 2026-11-22: /);
+        // Every team's own figure, and the total, each from SQL (formatted by Intl, not by the digest's formatter).
+        const spend = await t.query(
+            `select coalesce(team, 'all') as team, round(sum(cost_usd), 2)::text as s, sum(requests)::int as n
+             from marts.mart_daily_cost where usage_date = '2026-11-22' group by rollup (team)`,
+        );
+        const usd = (x: string) => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(Number(x));
+        const of = (team: string) => spend.find((r) => r.team === team)!;
+        for (const [channel, team] of [
+            ['C0SUPPORT', 'support'],
+            ['C0SEARCH', 'search'],
+            ['C0PLATFORM', 'platform'],
+        ]) {
+            expect(byChannel[channel]).toMatch(
+                new RegExp(`^LLM spend 2026-11-22 · ${team}: ${usd(of(team).s).replace('$', '\\$')} \\(.*\\), ${of(team).n.toLocaleString('en-US')} requests$`),
+            );
+        }
+        expect(byChannel.C0SPEND).toMatch(
+            new RegExp(`^LLM spend 2026-11-22: ${usd(of('all').s).replace('$', '\\$')} \\(.*\\), ${of('all').n.toLocaleString('en-US')} requests$`),
+        );
     });
 
     it('the CLI posts through SLACK_API_URL, exits 1 on channel_not_found, and writes a dry-run payload without a token', async () => {
@@ -163,7 +178,26 @@ describe('digest: exactly once against a Slack Web API peer', () => {
         expect(slack.messages).toHaveLength(1);
         const dry = await runCli(['digest', 'daily', '--day', '2026-11-21', '--dry-run'], env);
         expect(dry.code).toBe(0);
-        expect(dry.stderr).toMatch(/dry run: daily:2026-11-21:all:#llm-spend -> .*\.json/);
+        const payloadPath = /dry run: daily:2026-11-21:all:#llm-spend -> (.*\.json)/.exec(dry.stderr)![1];
         expect(slack.messages).toHaveLength(1);
+        // The payload is exactly what would have been posted: the same text and blocks as the real post.
+        const payload = JSON.parse(readFileSync(payloadPath, 'utf8'));
+        expect(payload).toMatchObject({
+            method: 'chat.postMessage',
+            channel: '#llm-spend',
+            text: slack.messages[0].text,
+            blocks: slack.messages[0].blocks,
+            metadata: { event_type: 'tokenmart_digest', event_payload: { digest_id: 'daily:2026-11-21:all:#llm-spend' } },
+        });
+        const [day] = await t.query(`select round(sum(cost_usd), 2)::text as s from marts.mart_daily_cost where usage_date = '2026-11-21'`);
+        expect(payload.text).toMatch(
+            new RegExp(
+                `^LLM spend 2026-11-21: ${new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(Number(day.s)).replace('$', '\\$')} `,
+            ),
+        );
+        expect(payload.thread_files).toEqual([expect.objectContaining({ filename: 'spend-2026-11-21.png', title: 'Daily spend, last 14 days' })]);
+        const png = readFileSync(payload.thread_files[0].saved_as);
+        expect(png.subarray(1, 4).toString()).toBe('PNG');
+        expect(png.length).toBe(payload.thread_files[0].bytes);
     });
 });

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import { shift, toPlainDecimal } from '../pipelines/pricing/decimal.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
 import { copyModels } from './support/models-fixture.js';
-import { hasRealdata, realdataDir } from './support/realdata.js';
+import { burstGptEvents, priceListPath, realdataKind } from './support/realdata.js';
 import { runCli } from './support/run-cli.js';
-import { createTestDatabase, type TestDatabase } from './support/test-database.js';
+import { useTestDatabase } from './support/test-database.js';
 
 describe('prices: decimal conversion', () => {
     it('turns per-token floats into exact per-million decimals', () => {
@@ -22,30 +22,21 @@ describe('prices: decimal conversion', () => {
     });
 });
 
-describe.runIf(hasRealdata)('prices import: the community price list', () => {
-    let t: TestDatabase;
-    beforeAll(async () => {
-        t = await createTestDatabase('prices_import');
-    });
-    afterAll(async () => {
-        await t.drop();
-    });
+describe(`prices import: the community price list (${realdataKind})`, () => {
+    const db = useTestDatabase('prices_import');
 
     it('imports the real list and prices models the curated seed lacks; curated dated prices still win', async () => {
         const root = copyModels('prices-import');
         const out = join(root, 'seeds', 'model_prices_imported.csv');
-        const r = await runCli([
-            'prices',
-            'import',
-            join(realdataDir, 'litellm_model_prices_and_context_window.json.gz'),
-            '--out',
-            out,
-            '--effective-from',
-            '2024-01-01T00:00:00Z',
-        ]);
-        expect(r.code).toBe(0);
+        const r = await runCli(['prices', 'import', priceListPath, '--out', out, '--effective-from', '2024-01-01T00:00:00Z']);
+        expect(r.code, r.stderr).toBe(0);
         const lines = readFileSync(out, 'utf8').trim().split('\n');
-        expect(lines.length).toBeGreaterThan(500);
+        // The subset has 19 entries: sample_spec is not a model, dall-e-3 is an image model, and
+        // deepseek-chat appears twice (bare and deepseek/): 16 rows plus the header.
+        if (realdataKind === 'slice') expect(lines.length).toBe(1 + 16);
+        else expect(lines.length).toBeGreaterThan(500);
+        // The list's claude-sonnet-4-5 entry, per token: input 3e-06, output 1.5e-05, cache read 3e-07,
+        // cache write 3.75e-06 (1h: 6e-06), and above 200k tokens 6e-06 / 2.25e-05 / 6e-07 / 7.5e-06 (1h: 1.2e-05).
         expect(lines).toContain(
             'anthropic,claude-sonnet-4-5,2024-01-01T00:00:00Z,3,15,0.3,3.75,6,,200000,6,22.5,0.6,7.5,12,,,,community price list: claude-sonnet-4-5',
         );
@@ -54,9 +45,10 @@ describe.runIf(hasRealdata)('prices import: the community price list', () => {
             dir,
             'e.jsonl',
             jsonl([
-                // only in the imported list: deepseek-chat at its per-token prices
+                // only in the imported list: deepseek-chat, whose entry reads input_cost_per_token 2.8e-07 and
+                // output_cost_per_token 4.2e-07: 1,000,000 x 0.28/M + 1,000,000 x 0.42/M = 0.28 + 0.42 = 0.70
                 event(1, { request_id: 'imported', provider: 'deepseek', model: 'deepseek-chat', input_tokens: 1_000_000, output_tokens: 1_000_000 }),
-                // curated (dated) gpt-4o: 2024-05-13 launch price 5.00/15.00 before 2024-08-06
+                // curated (dated) gpt-4o: 2024-05-13 launch price 5.00/15.00 before 2024-08-06: 1,000,000 x 5.00/M = 5
                 event(2, {
                     request_id: 'curated',
                     provider: 'openai',
@@ -65,17 +57,27 @@ describe.runIf(hasRealdata)('prices import: the community price list', () => {
                     input_tokens: 1_000_000,
                     output_tokens: 0,
                 }),
+                // BurstGPT's first 33 real rows (Azure OpenAI): gpt-4 at 3e-05/6e-05 and gpt-3.5-turbo at 5e-07/1.5e-06 per token
+                ...burstGptEvents('2025-03-01T00:00:00Z'),
             ]),
         );
-        await ingest(t.handle.pool, localSource(dir), { maxErrorRate: 0, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined });
-        const outcome = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
+        await ingest(db().handle.pool, localSource(dir), { maxErrorRate: 0, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined });
+        const outcome = await seedBuildTest(db().handle.pool, await loadModels(root), { log: () => undefined });
         expect(outcome.build.ok).toBe(true);
         const rows = Object.fromEntries(
-            (await t.query('select request_id, cost_usd::text as c, is_unpriced from marts.fct_requests')).map((x) => [x.request_id, x]),
+            (await db().query('select request_id, cost_usd::text as c, is_unpriced from marts.fct_requests')).map((x) => [x.request_id, x]),
         );
-        const deepseek = lines.find((l) => l.startsWith('deepseek,deepseek-chat,'))!.split(',');
         expect(rows.imported.is_unpriced).toBe(false);
-        expect(Number(rows.imported.c)).toBeCloseTo(Number(deepseek[3]) + Number(deepseek[4]), 10);
+        expect(Number(rows.imported.c)).toBe(0.7);
         expect(Number(rows.curated.c)).toBe(5);
+        const burst = await db().query(
+            "select model, count(*)::int as n, count(*) filter (where is_error)::int as failed, sum(cost_usd)::text as c from marts.fct_requests where request_id like 'burstgpt_%' group by 1 order by 1",
+        );
+        expect(burst.map((b) => ({ ...b, c: Number(b.c) }))).toEqual([
+            // 14,690 x 0.50/M + 9,179 x 1.50/M = 0.007345 + 0.0137685 (and the failed all-zero row costs 0)
+            { model: 'gpt-3.5-turbo', n: 25, failed: 1, c: 0.0211135 },
+            // 7,354 x 30/M + 2,350 x 60/M = 0.22062 + 0.141
+            { model: 'gpt-4', n: 8, failed: 0, c: 0.36162 },
+        ]);
     });
 });

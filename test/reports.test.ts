@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../pipelines/db/database.js';
 import { compile } from 'vega-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocateCents, formatCents, formatUsd } from '../reports/format.js';
+import { allocateCents, formatUsd } from '../reports/format.js';
 import { isoWeekOf, parseIsoWeek, weeklyPeriod } from '../reports/period.js';
 import { chromiumPath, usingBrowser } from '../reports/render/browser.js';
 import { renderSvg, svgToPng } from '../reports/render/chart.js';
@@ -41,7 +41,12 @@ const pdfText = (path: string) => execFileSync('pdftotext', ['-layout', path, '-
 
 describe('weekly report: the PDF a finance reader gets', () => {
     it('has non-blank A4 pages', () => {
-        const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [report.pdfPath!], { encoding: 'utf8' }))![1]);
+        const info = execFileSync('pdfinfo', [report.pdfPath!], { encoding: 'utf8' });
+        // A4 is 210 x 297 mm = 595.28 x 841.89 pt; Chromium rounds to whole CSS pixels (794 x 1123 px).
+        const [, w, h] = /Page size:\s+([\d.]+) x ([\d.]+) pts/.exec(info)!;
+        expect(Math.abs(Number(w) - 595.28)).toBeLessThan(1);
+        expect(Math.abs(Number(h) - 841.89)).toBeLessThan(1);
+        const pages = Number(/Pages:\s+(\d+)/.exec(info)![1]);
         expect(pages).toBeGreaterThanOrEqual(2);
         const prefix = join(out, 'page');
         execFileSync('pdftoppm', ['-r', '40', '-png', report.pdfPath!, prefix]);
@@ -62,10 +67,15 @@ describe('weekly report: the PDF a finance reader gets', () => {
         const [p] = await t.query(
             `select round(sum(cost_usd), 2)::text as spend from marts.mart_daily_cost where usage_date between '2026-11-09' and '2026-11-15'`,
         );
-        const [m] = await t.query(`select sum(cost_usd)::text as mtd from marts.mart_daily_cost where usage_date between '2026-11-01' and '2026-11-22'`);
-        expect(text).toContain(formatCents(BigInt(k.spend.replace('.', ''))));
-        expect(text).toContain(`previous week ${formatCents(BigInt(p.spend.replace('.', '')))}`);
-        expect(text).toContain(formatUsd(m.mtd));
+        const [m] = await t.query(
+            `select round(sum(cost_usd), 2)::text as mtd from marts.mart_daily_cost where usage_date between '2026-11-01' and '2026-11-22'`,
+        );
+        // Formatted here by Intl (not the report's formatter): Postgres rounded half away from zero to cents.
+        const usd = (amount: string) => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(Number(amount));
+        const re = (s: string) => s.replace(/[$.]/g, (c) => `\\${c}`);
+        // The first row of KPI cards: labels, then their values in the same columns.
+        expect(text).toMatch(new RegExp(`SPEND THIS WEEK\\s+CHANGE VS PREVIOUS WEEK\\s+MONTH TO DATE\\s+${re(usd(k.spend))}\\s+\\S+\\s+${re(usd(m.mtd))}\\s`));
+        expect(text).toContain(`previous week ${usd(p.spend)}`);
         expect(text).toContain(Number(k.requests).toLocaleString('en-US'));
         expect(Number(k.unpriced)).toBeGreaterThan(0); // the demo has an unpriced model: it must show
         expect(text).toMatch(new RegExp(`UNPRICED REQUESTS\\s[\\s\\S]*?${Number(k.unpriced).toLocaleString('en-US')}`));
@@ -127,9 +137,18 @@ describe('charts and figures', () => {
     });
 
     it('rounds parts so they add up to the rounded total (largest remainder)', () => {
-        const { parts, total } = allocateCents(['0.335', '0.335', '0.33']);
-        expect(total).toBe(100n);
-        expect(parts.reduce((a, b) => a + b, 0n)).toBe(100n);
+        // $1.00 in three equal parts of 0.3333333333: the total 0.9999999999 rounds to 100 cents; each part
+        // floors to 33 (99 in all) and the one cent left goes to the largest remainder; equal remainders
+        // go to the first part.
+        expect(allocateCents(['0.3333333333', '0.3333333333', '0.3333333333'])).toEqual({ parts: [34n, 33n, 33n], total: 100n });
+        // 0.335 + 0.335 + 0.33 = 1.00: floors 33, 33, 33; remainders 0.5, 0.5, 0 cents: the first 0.5 gets the cent.
+        expect(allocateCents(['0.335', '0.335', '0.33'])).toEqual({ parts: [34n, 33n, 33n], total: 100n });
+        // 1.004 + 2.004 + 3.004 = 6.012 -> 601 cents; floors 100, 200, 300; remainders all 0.4: one cent to the first.
+        expect(allocateCents(['1.004', '2.004', '3.004'])).toEqual({ parts: [101n, 200n, 300n], total: 601n });
+        // The largest remainder wins over order: 0.101 + 0.109 = 0.21 -> 21 cents; floors 10 + 10; remainders 0.1, 0.9.
+        expect(allocateCents(['0.101', '0.109'])).toEqual({ parts: [10n, 11n], total: 21n });
+        // Plain half-up rounding would show 0.01 + 0.01 + 0.01 = 0.03 for a total that is 0.02.
+        expect(allocateCents(['0.006', '0.006', '0.006'])).toEqual({ parts: [1n, 1n, 0n], total: 2n });
         expect(formatUsd('0.0042')).toBe('$0.0042');
         expect(formatUsd('1234.005')).toBe('$1,234.01');
         expect(isoWeekOf('2026-11-22')).toEqual({ label: '2026-W47', start: '2026-11-16', end: '2026-11-22' });
