@@ -97,6 +97,40 @@ const cases: Record<string, Record<string, unknown>> = {
         model: 'gemini-2.5-flash',
         ...fromGeminiUsage({ promptTokenCount: 10_000, cachedContentTokenCount: 4_000, candidatesTokenCount: 500, thoughtsTokenCount: 1_500 }),
     },
+    // gpt-4o's launch row has no cache price: cache reads are billed as input.
+    //   6,000 x 5.00 + 4,000 cache reads x 5.00 (input price) + 2,000 x 15.00 = 0.03 + 0.02 + 0.03
+    empty_cache_price_is_input: {
+        provider: 'openai',
+        model: 'gpt-4o',
+        timestamp: '2024-06-01T12:00:00Z',
+        input_tokens: 10_000,
+        cache_read_tokens: 4_000,
+        output_tokens: 2_000,
+    },
+    // priority tier, gpt-4o 2024-08-06 row (priority_multiplier 1.7): (6,000 x 2.50 + 4,000 x 1.25 + 2,000 x 10) x 1.7 = 0.04 x 1.7
+    priority_tier: { provider: 'openai', model: 'gpt-4o', service_tier: 'priority', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000 },
+    // flex with a rate, o3 after the cut (flex_multiplier 0.5): (1,000 x 2 + 1,000 x 8 + 4,000 reasoning x 8) x 0.5 = 0.042 x 0.5
+    flex_with_rate: {
+        provider: 'openai',
+        model: 'o3',
+        service_tier: 'flex',
+        timestamp: '2025-07-01T12:00:00Z',
+        input_tokens: 1_000,
+        output_tokens: 5_000,
+        reasoning_tokens: 4_000,
+    },
+    // -YYYYMMDD alias without a row of its own: claude-sonnet-4-5's: 10,000 x 3 + 1,000 x 15 = 0.03 + 0.015
+    dash_date_alias: { provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', input_tokens: 10_000, output_tokens: 1_000 },
+    // @YYYYMMDD alias (Vertex AI's form): claude-sonnet-4's row: 10,000 x 3 + 1,000 x 15 = 0.03 + 0.015
+    at_date_alias: { provider: 'anthropic', model: 'claude-sonnet-4@20250514', input_tokens: 10_000, output_tokens: 1_000 },
+    // a dated alias WITH its own row wins over the undated model: gpt-4o-2024-05-13 stays at 5.00/15.00 in 2025
+    //   (gpt-4o itself is 2.50/10.00 then): 1,000 x 5 + 1,000 x 15 = 0.005 + 0.015
+    dated_alias_own_row: { provider: 'openai', model: 'gpt-4o-2024-05-13', timestamp: '2025-01-15T12:00:00Z', input_tokens: 1_000, output_tokens: 1_000 },
+    // Gemini 2.5 Pro above 200k input: the whole request at long-context rates:
+    //   200,000 uncached x 2.50 + 50,000 cache reads x 0.25 + 2,000 x 15.00 = 0.5 + 0.0125 + 0.03
+    gemini_long_context: { provider: 'gcp.vertex_ai', model: 'gemini-2.5-pro', input_tokens: 250_000, cache_read_tokens: 50_000, output_tokens: 2_000 },
+    // a model nobody lists, in any seed: unpriced
+    unknown_everywhere: { provider: 'acme', model: 'acme-llm-9000', input_tokens: 1_000, output_tokens: 1_000 },
     // a gateway's reported cost is kept beside ours: 0.04 computed (as openai_cached) vs 0.05 reported
     gateway_reported: { provider: 'openai', model: 'gpt-4o', input_tokens: 10_000, cache_read_tokens: 4_000, output_tokens: 2_000, reported_cost_usd: 0.05 },
 };
@@ -119,6 +153,14 @@ const expected: Record<string, string | null> = {
     openai_usage_mapped: '0.0198',
     anthropic_usage_mapped: '0.0035',
     gemini_usage_mapped: '0.00692',
+    empty_cache_price_is_input: '0.08',
+    priority_tier: '0.068',
+    flex_with_rate: '0.021',
+    dash_date_alias: '0.045',
+    at_date_alias: '0.045',
+    dated_alias_own_row: '0.02',
+    gemini_long_context: '0.5425',
+    unknown_everywhere: null,
 };
 
 let t: TestDatabase;
@@ -128,6 +170,11 @@ const costs = new Map<string, Record<string, any>>();
 beforeAll(async () => {
     t = await createTestDatabase('pricing');
     root = copyModels('pricing');
+    // Independent of any `prices import` run: the community list (which does price mistral) is empty here.
+    writeFileSync(
+        join(root, 'seeds', 'model_prices_imported.csv'),
+        `${readFileSync(join(root, 'seeds', 'model_prices_imported.csv'), 'utf8').split('\n')[0]}\n`,
+    );
     addPrices(root, [
         'openai,fixture-model,2026-11-01T00:00:00Z,1.00,2.00,,,,,,,,,,,,,,test fixture',
         'openai,fixture-model,2026-11-02T00:00:00Z,3.00,4.00,,,,,,,,,,,,,,test fixture (price change at midnight)',
@@ -191,7 +238,7 @@ describe('pricing: hand-computed cases', () => {
         const [d] = await t.query(
             `select sum(unpriced_requests)::int as unpriced, sum(reported_cost_diff_usd)::text as diff, sum(cost_usd)::text as total from marts.mart_daily_cost`,
         );
-        expect(d.unpriced).toBe(2);
+        expect(d.unpriced).toBe(3); // unknown_model, flex_without_rate, unknown_everywhere
         expect(Number(d.diff)).toBe(-0.01);
         const sumOfCases = Object.values(expected).reduce((a, v) => a + Number(v ?? 0), 0);
         expect(Number(d.total)).toBeCloseTo(sumOfCases, 10);
