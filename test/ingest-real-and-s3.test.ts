@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type IngestOptions } from '../pipelines/ingest/ingest.js';
@@ -88,15 +88,12 @@ describe('ingest: S3 through a real S3 protocol server', () => {
                 stdio: 'ignore',
             },
         );
+        // Ready means: a signed request (s3rver's fixed credentials) lists the configured bucket.
+        process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+        process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
         const client = createS3Client(endpoint);
-        await waitUntil(
-            async () => {
-                await client.send(new CreateBucketCommand({ Bucket: 'probe' }));
-                return true;
-            },
-            30_000,
-            100,
-        );
+        const ready = await waitUntil(async () => ((await client.send(new ListBucketsCommand({}))).Buckets ?? []).some((b) => b.Name === 'logs'), 30_000, 100);
+        expect(ready, `s3rver did not answer a signed ListBuckets on ${endpoint} within 30 s`).toBe(true);
     });
     afterAll(() => {
         server?.kill();

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../pipelines/config/config.js';
 import { generateDemoLogs } from '../pipelines/demo/generate-demo-logs.js';
 import { runPipeline } from '../pipelines/run/run-pipeline.js';
@@ -200,34 +200,50 @@ describe('graceful stop', () => {
 });
 
 describe('tokenmart schedule', () => {
-    it('fires at a near-future cron time and never overlaps', async () => {
-        let active = 0;
-        let maxActive = 0;
-        let runs = 0;
-        const lines: string[] = [];
-        const scheduler = startScheduler(
-            [
-                {
-                    name: 'every-second',
-                    expression: '* * * * * *',
-                    run: async () => {
-                        active++;
-                        maxActive = Math.max(maxActive, active);
-                        runs++;
-                        await new Promise((r) => setTimeout(r, 1500)); // longer than the interval
-                        active--;
-                        return 'ok';
+    it('fires on the cron times of its time zone and never overlaps (fake clock)', async () => {
+        // 2026-11-24 09:59:59.200 in UTC, which is 10:59:59.200 in Europe/Berlin: the job is due at
+        // 11:00:00 Berlin time on the hour ("0 11 * * *") and every 2 s after ("*/2 * 11 * * *").
+        vi.useFakeTimers({ now: new Date('2026-11-24T09:59:59.200Z') });
+        try {
+            let active = 0;
+            let maxActive = 0;
+            const started: string[] = [];
+            const lines: string[] = [];
+            const scheduler = startScheduler(
+                [
+                    {
+                        name: 'every-2s',
+                        expression: '*/2 * 11 * * *',
+                        run: async () => {
+                            active++;
+                            maxActive = Math.max(maxActive, active);
+                            started.push(new Date().toISOString());
+                            await new Promise((r) => setTimeout(r, 3000)); // longer than the interval
+                            active--;
+                            return 'ok';
+                        },
                     },
-                },
-            ],
-            'UTC',
-            (l) => lines.push(l),
-        );
-        await new Promise((r) => setTimeout(r, 5200));
-        await scheduler.stop();
-        expect(runs).toBeGreaterThanOrEqual(2);
-        expect(maxActive).toBe(1);
-        expect(lines.filter((l) => /^schedule: every-second at .*: ok \(1\.\d s\)$/.test(l)).length).toBe(runs);
+                ],
+                'Europe/Berlin',
+                (l) => lines.push(l),
+            );
+            await vi.advanceTimersByTimeAsync(7_000); // to 10:00:06.200 UTC
+            const stopped = scheduler.stop();
+            await vi.advanceTimersByTimeAsync(3_000); // let the run in flight finish
+            await stopped;
+            // Due at :00, :02, :04, :06. Each run takes 3 s: :00 runs (to :03), :02 is skipped, :04 runs (to :07), :06 is skipped.
+            expect(started).toEqual(['2026-11-24T10:00:00.000Z', '2026-11-24T10:00:04.000Z']);
+            expect(maxActive).toBe(1);
+            // One line per run as it ends, and one per skipped tick as it happens.
+            expect(lines).toEqual([
+                'schedule: every-2s skipped at 2026-11-24T10:00:02.000Z: another job is still running',
+                'schedule: every-2s at 2026-11-24T10:00:00.000Z: ok (3.0 s)',
+                'schedule: every-2s skipped at 2026-11-24T10:00:06.000Z: another job is still running',
+                'schedule: every-2s at 2026-11-24T10:00:04.000Z: ok (3.0 s)',
+            ]);
+        } finally {
+            vi.useRealTimers();
+        }
     });
 
     it('rejects an invalid cron expression naming the key', () => {

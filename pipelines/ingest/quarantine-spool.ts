@@ -21,11 +21,15 @@ export class QuarantineSpool {
     private out: WriteStream | undefined;
     private error: Error | undefined;
 
-    constructor(private readonly fileUri: string) {}
+    /** `parent`: the folder spools are made in (one folder per spool). */
+    constructor(
+        private readonly fileUri: string,
+        private readonly parent: string = tmpdir(),
+    ) {}
 
     async add(lineNo: number, reason: string, line: Buffer): Promise<void> {
         if (!this.out) {
-            this.dir = mkdtempSync(join(tmpdir(), 'tokenmart-quarantine-'));
+            this.dir = mkdtempSync(join(this.parent, 'tokenmart-quarantine-'));
             this.out = createWriteStream(join(this.dir, 'rows.copy'));
             // Kept, not thrown from an event: a disk error fails the file at the next add or copy,
             // and destroying the spool early (file rejected) must not crash the process.

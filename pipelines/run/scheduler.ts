@@ -46,7 +46,7 @@ export function startScheduler(jobs: readonly ScheduledJob[], timezone: string, 
                 })();
                 await inFlight;
             },
-            { timezone, noOverlap: true, name: job.name },
+            { timezone, name: job.name },
         ),
     );
     return {
