@@ -30,25 +30,13 @@ function fixture(t: TestDatabase, label: string, scale = 0.1) {
     return { dir, out, env };
 }
 
-async function martFingerprint(t: TestDatabase): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const rel of ['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_usage', 'marts.mart_daily_quality']) {
-        const [r] = await t.query(`select count(*)::text as n, md5(string_agg(to_jsonb(m)::text, '|' order by to_jsonb(m)::text)) as h from ${rel} as m`);
-        out[rel] = `${r.n}:${r.h}`;
-    }
-    return out;
-}
-
 describe('tokenmart run', () => {
     let a: TestDatabase;
-    let b: TestDatabase;
     beforeAll(async () => {
         a = await createTestDatabase('run_a');
-        b = await createTestDatabase('run_b');
     });
     afterAll(async () => {
         await a.drop();
-        await b.drop();
     });
 
     it('two concurrent runs: one works, the other exits 0 saying another run is in progress; results exactly once', async () => {
@@ -70,21 +58,6 @@ describe('tokenmart run', () => {
         expect(readdirSync(out).filter((f) => f.endsWith('.pdf'))).toEqual([`weekly-${reportWeek}.pdf`]);
         const stages = await a.query('select stage, status from ops.run_stages order by finished_at');
         expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'build:success', 'test:success', 'report:success', 'notify:success']);
-    }, 180_000);
-
-    it('a run killed mid-way (SIGKILL) and rerun gives the same marts and deliveries as one clean run', async () => {
-        const clean = await martFingerprint(a); // database a had one clean run of the same kind of data
-        const { env, out } = fixture(b, 'killed', 0.4); // the same data as the clean run in database a
-        const { child, done } = startCli(['run', '--weekly'], env);
-        expect(await waitUntil(async () => (await b.query("select 1 from ops.run_stages where stage = 'ingest'")).length > 0)).toBe(true);
-        child.kill('SIGKILL');
-        expect((await done).signal).toBe('SIGKILL');
-        const rerun = await runCli(['run', '--weekly'], env);
-        expect(rerun.code).toBe(0);
-        expect(await martFingerprint(b)).toEqual(clean);
-        const runs = await b.query('select status from ops.runs order by started_at');
-        expect(runs.map((r) => r.status)).toEqual(['abandoned', 'success']);
-        expect(readdirSync(join(out, 'digests')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
     }, 180_000);
 
     it('an error-level data test failure sends no report and one failure notice', async () => {

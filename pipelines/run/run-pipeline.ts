@@ -117,7 +117,10 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
                     if (blocker)
                         outcome = stage.whenBlocked ? await stage.whenBlocked(ctx, blocker.error ?? `${blocker.stage} blocked`) : { status: 'blocked' };
                     else if (!stage.kinds.includes(options.kind)) outcome = { status: 'skipped', detail: `${stage.kinds.join(' and ')} runs only` };
-                    else outcome = await stage.run(ctx);
+                    else {
+                        log(`run: stage ${stage.name} started`);
+                        outcome = await stage.run(ctx);
+                    }
                 } catch (err) {
                     outcome = { status: 'failed', error: describeError(err) };
                 }

@@ -62,3 +62,13 @@ export function useTestDatabase(label: string): () => TestDatabase {
         return t;
     };
 }
+
+/** Count and hash of every row of the marts a run produces: equal fingerprints, equal marts. */
+export async function martFingerprint(t: TestDatabase): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const rel of ['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_usage', 'marts.mart_daily_quality']) {
+        const [r] = await t.query(`select count(*)::text as n, md5(string_agg(to_jsonb(m)::text, '|' order by to_jsonb(m)::text)) as h from ${rel} as m`);
+        out[rel] = `${r.n}:${r.h}`;
+    }
+    return out;
+}
