@@ -56,15 +56,20 @@ export function formatCents(cents: bigint): string {
     return `${negative ? '-' : ''}$${dollars}.${(abs % 100n).toString().padStart(2, '0')}`;
 }
 
-/** Money with 2 decimals; amounts under a cent keep 4 significant digits so they do not read as $0.00. */
+/** A positive amount rounded half up to `digits` significant digits, exactly (no binary float). */
+function roundSignificant(units: bigint, digits: number): bigint {
+    const length = units.toString().length;
+    if (length <= digits) return units;
+    const scale = 10n ** BigInt(length - digits);
+    return ((units + scale / 2n) / scale) * scale;
+}
+
+/** Money with 2 decimals; amounts under half a cent keep 4 significant digits so they do not read as $0.00. */
 export function formatUsd(decimal: string | null | undefined): string {
     if (decimal === null || decimal === undefined) return '—';
     const units = toUnits(decimal);
     const abs = units < 0n ? -units : units;
-    if (abs !== 0n && abs < CENT / 2n) {
-        const n = Number(decimal);
-        return `${n < 0 ? '-' : ''}$${Math.abs(n).toPrecision(4).replace(/0+$/, '')}`;
-    }
+    if (abs !== 0n && abs < CENT / 2n) return `${units < 0n ? '-' : ''}$${fromUnits(roundSignificant(abs, 4))}`;
     return formatCents(roundHalfUpCents(units));
 }
 

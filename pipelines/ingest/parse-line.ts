@@ -11,10 +11,17 @@ export type LineOutcome =
 const BOM = '\uFEFF';
 const NULL = '\\N';
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-// Postgres cannot hold NUL in text or unpaired UTF-16 surrogates in jsonb: such lines are
-// quarantined with the reason, not lost and not silently altered.
-const LONE_SURROGATE = /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;
+// Postgres cannot hold NUL in text, and a lone UTF-16 surrogate cannot be written as UTF-8 (the
+// driver would silently turn it into U+FFFD): such lines are quarantined with the reason, not lost
+// and not silently altered. In JSON.stringify's output a character escape is a \uXXXX preceded
+// by an even number of backslashes (\\ is an escaped backslash); it escapes NUL as \u0000 and a
+// lone surrogate as \udXXX, while paired surrogates are written as they are.
+const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+const ESCAPED_SURROGATE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const NUL_REASON = 'a string contains a NUL character (\\u0000), which Postgres cannot store';
+const SURROGATE_REASON = 'a string contains an unpaired UTF-16 surrogate, which UTF-8 cannot hold';
 
 class Unstorable extends Error {}
 
@@ -28,7 +35,7 @@ interface Plan {
 
 function fillOf(field: EventField): Fill {
     if (field.column === 'timestamptz') return 'timestamp';
-    if (field.column === 'jsonb') return field.pii === 'kept' ? 'plain' : 'json';
+    if (field.column === 'jsonb') return 'json'; // jsonb fields are scanned: a contract rule
     if (field.column !== 'text') return 'plain';
     return field.pii;
 }
@@ -48,23 +55,22 @@ export function copyText(value: string): string {
 }
 
 function textValue(value: string): string {
-    if (value.includes('\u0000')) throw new Unstorable('a string contains a NUL character (\\u0000), which Postgres cannot store');
+    if (value.includes('\u0000')) throw new Unstorable(NUL_REASON);
+    if (LONE_SURROGATE.test(value)) throw new Unstorable(SURROGATE_REASON);
     return copyText(value);
 }
 
 function jsonValue(value: unknown): string {
     const json = JSON.stringify(value);
-    if (json.includes('\\u')) {
-        if (json.includes('\\u0000')) throw new Unstorable('a string contains a NUL character (\\u0000), which Postgres cannot store');
-        if (LONE_SURROGATE.test(json)) throw new Unstorable('a string contains an unpaired UTF-16 surrogate escape');
-    }
+    if (ESCAPED_NUL.test(json)) throw new Unstorable(NUL_REASON);
+    if (ESCAPED_SURROGATE.test(json)) throw new Unstorable(SURROGATE_REASON);
     return copyText(json);
 }
 
 /**
  * One input line -> blank, quarantined (with the reason), or a COPY row for raw.events (the
- * contract columns and extras: everything after file_id and line_no). BOMs and CRLF line ends are normalised, not rejected: they
- * are encoding artefacts of the writer, not bad data.
+ * contract columns and extras: everything after file_id and line_no). A BOM is dropped and a CRLF
+ * line end is JSON whitespace: encoding artefacts of the writer, not bad data.
  */
 export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
     let text = bytes.toString('utf8');
@@ -75,7 +81,6 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
             return { kind: 'bad', reason: 'line is not valid UTF-8' };
         }
     }
-    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (text.startsWith(BOM)) text = text.slice(1);
     if (text.charCodeAt(0) !== 123 /* { */ && text.trim() === '') return { kind: 'blank' };
     let value: unknown;
@@ -119,8 +124,7 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
                     break;
                 }
                 default:
-                    // int, num, bool (bounded by the contract, so String() is plain) and kept jsonb
-                    row += `\t${typeof v === 'object' ? jsonValue(v) : String(v)}`;
+                    row += `\t${String(v)}`; // int, num, bool: bounded by the contract, so String() is plain
             }
         }
         for (const d of DERIVED_COLUMNS) {

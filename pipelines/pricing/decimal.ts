@@ -22,24 +22,18 @@ export function shift(decimal: string, places: number): string {
     } else if (point > digits.length) {
         digits = digits + '0'.repeat(point - digits.length);
     }
-    let whole = digits.slice(0, point).replace(/^0+(?=\d)/, '');
+    const whole = digits.slice(0, point).replace(/^0+(?=\d)/, '');
     const fraction = digits.slice(point).replace(/0+$/, '');
-    if (whole === '') whole = '0';
     const out = fraction ? `${whole}.${fraction}` : whole;
     return negative && out !== '0' ? `-${out}` : out;
 }
 
 /** a / b when the quotient is a short exact decimal (at most 4 places), else undefined. */
 export function exactRatio(a: number, b: number): string | undefined {
-    if (!b) return undefined;
     for (let places = 0; places <= 4; places++) {
-        const scaled = (a / b) * 10 ** places;
-        const rounded = Math.round(scaled);
-        if (Math.abs(scaled - rounded) < 1e-9) {
-            // Check exactly: rounded/10^places x b must equal a to the last digit of their text.
-            const candidate = rounded / 10 ** places;
-            if (Math.abs(candidate * b - a) <= Math.abs(a) * 1e-12) return shift(String(rounded), -places);
-        }
+        const rounded = Math.round((a / b) * 10 ** places);
+        // Exact to the precision of the operands: rounded / 10^places x b must give back a.
+        if (Math.abs((rounded / 10 ** places) * b - a) <= Math.abs(a) * 1e-12) return shift(String(rounded), -places);
     }
-    return undefined;
+    return undefined; // not a short exact decimal (or b is 0)
 }

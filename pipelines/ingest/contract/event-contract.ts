@@ -23,8 +23,7 @@ function validatorFor(version: number): ValidateFunction {
 }
 
 function describe(validate: ValidateFunction): string {
-    const e = validate.errors?.[0];
-    if (!e) return 'does not match the event contract';
+    const e = validate.errors![0]; // set whenever validation fails
     const field = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '';
     if (e.keyword === 'required') return `missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
     if (e.keyword === 'format' && field === 'timestamp') return 'field "timestamp" is not an RFC 3339 date-time with offset (e.g. 2026-11-23T14:05:00Z)';
