@@ -41,7 +41,9 @@ describe(`prices import: the community price list (${realdataKind})`, () => {
             'anthropic,claude-sonnet-4-5,2024-01-01T00:00:00Z,3,15,0.3,3.75,6,,200000,6,22.5,0.6,7.5,12,,,,community price list: claude-sonnet-4-5',
         );
         // 1e-7 and 4e-7 per token are 0.1 and 0.4 per million exactly (in floats, 1e-7 x 1e6 = 0.09999999999999999).
-        expect(lines.find((l) => l.startsWith('gcp.vertex_ai,gemini-2.5-flash-lite,'))).toMatch(/^gcp\.vertex_ai,gemini-2\.5-flash-lite,2024-01-01T00:00:00Z,0\.1,0\.4,/);
+        expect(lines.find((l) => l.startsWith('gcp.vertex_ai,gemini-2.5-flash-lite,'))).toMatch(
+            /^gcp\.vertex_ai,gemini-2\.5-flash-lite,2024-01-01T00:00:00Z,0\.1,0\.4,/,
+        );
         const dir = tempDir('prices-import');
         writeLog(
             dir,
