@@ -9,7 +9,7 @@ describe('quarantine spool', () => {
         const spools = () => readdirSync(parent).filter((d) => d.startsWith('tokenmart-quarantine-')).length;
         for (let i = 0; i < 20; i++) {
             const spool = new QuarantineSpool('file:///x.jsonl', parent);
-            await spool.add(1, 'invalid JSON', Buffer.from('garbage'));
+            await spool.add(1, 'invalid JSON', 'garbage');
             expect(spool.count).toBe(1);
             spool.dispose();
         }

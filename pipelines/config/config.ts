@@ -6,6 +6,8 @@ export type OnChangedFile = 'fail' | 'replace';
 
 export interface Config {
     readonly configFile: string | undefined;
+    /** tokenmart's own folder: the embedded database, the quarantine spool, the demo (TOKENMART_HOME, default ./.tokenmart). */
+    readonly home: string;
     /** Where raw logs come from: a directory/file or s3://bucket/prefix. */
     readonly source: string | undefined;
     readonly s3Endpoint: string | undefined;
@@ -116,6 +118,7 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
 
     return {
         configFile: existsSync(file) ? file : undefined,
+        home: resolve(cwd, env.TOKENMART_HOME ?? '.tokenmart'),
         source: env.TOKENMART_SOURCE ?? str('source', undefined),
         s3Endpoint: env.TOKENMART_S3_ENDPOINT ?? str('s3Endpoint', undefined),
         databaseUrl: env.DATABASE_URL || undefined,

@@ -368,6 +368,15 @@ export interface OpsDirtyDays {
   usage_date: string;
 }
 
+export interface OpsErasures {
+  days_touched: string[];
+  erasure_id: Generated<Int8>;
+  requested_at: Generated<Timestamp>;
+  rows_removed: Json;
+  subject_hash: string;
+  subject_kind: string;
+}
+
 export interface OpsLoadFailures {
   content_id: string | null;
   failed_at: Generated<Timestamp>;
@@ -387,6 +396,7 @@ export interface OpsLoadManifest {
   loaded_at: Generated<Timestamp>;
   modified_at: Timestamp | null;
   redactions: Generated<Json>;
+  rows_forgotten: Generated<number>;
   rows_loaded: number;
   rows_quarantined: number;
   size_bytes: Int8;
@@ -394,6 +404,7 @@ export interface OpsLoadManifest {
   status: Generated<string>;
   superseded_at: Timestamp | null;
   unknown_version_rows: number;
+  values_cut: Generated<number>;
 }
 
 export interface OpsModelRuns {
@@ -422,6 +433,12 @@ export interface OpsQuarantine {
   quarantined_at: Generated<Timestamp>;
   reason: string;
   source_uri: string;
+}
+
+export interface OpsRetention {
+  applied_at: Generated<Timestamp>;
+  id: Generated<boolean>;
+  raw_horizon: string;
 }
 
 export interface OpsRuns {
@@ -675,11 +692,13 @@ export interface DB {
   "marts.mart_daily_usage": MartsMartDailyUsage;
   "ops.deliveries": OpsDeliveries;
   "ops.dirty_days": OpsDirtyDays;
+  "ops.erasures": OpsErasures;
   "ops.load_failures": OpsLoadFailures;
   "ops.load_manifest": OpsLoadManifest;
   "ops.model_runs": OpsModelRuns;
   "ops.model_state": OpsModelState;
   "ops.quarantine": OpsQuarantine;
+  "ops.retention": OpsRetention;
   "ops.run_stages": OpsRunStages;
   "ops.runs": OpsRuns;
   "ops.seed_state": OpsSeedState;

@@ -1,7 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pool, PoolClient } from 'pg';
 import type { OnChangedFile } from '../config/config.js';
 import { emptyResult, loadFile, type FileResult, type LoadCounts } from './load-file.js';
+import type { ForgottenSubjects } from './forgotten.js';
+import { removeLeftoverSpools } from './quarantine-spool.js';
 import { PiiScrubber, type RedactionKind } from './scrub-pii.js';
 import type { Source, SourceFile } from './sources/source.js';
 
@@ -11,6 +15,8 @@ export interface IngestOptions {
     readonly keepText: boolean;
     readonly userIdHmacKey: string | undefined;
     readonly progress?: IngestProgress;
+    /** Where quarantined lines are spooled during a load (default: a folder of the OS temp dir). */
+    readonly spoolDir?: string;
 }
 
 export interface IngestProgress {
@@ -35,6 +41,15 @@ interface LiveManifest {
     modified_at: Date | null;
 }
 
+/** The users and tenants erased so far (their events are not loaded again). */
+async function loadForgotten(client: PoolClient): Promise<ForgottenSubjects> {
+    const { rows } = await client.query<{ subject_kind: 'user' | 'tenant'; subject_hash: string }>('select subject_kind, subject_hash from ops.erasures');
+    return {
+        users: new Set(rows.filter((r) => r.subject_kind === 'user').map((r) => r.subject_hash)),
+        tenants: new Set(rows.filter((r) => r.subject_kind === 'tenant').map((r) => r.subject_hash)),
+    };
+}
+
 /** The same content id the loader records: SHA-256 of the raw bytes (no decompression needed). */
 async function localContentId(file: SourceFile): Promise<string> {
     const hash = createHash('sha256');
@@ -52,8 +67,12 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
     const loadId = randomUUID();
     const scrubber = new PiiScrubber({ keepText: options.keepText, userIdHmacKey: options.userIdHmacKey });
     const results: FileResult[] = [];
+    const spoolDir = options.spoolDir ?? join(tmpdir(), 'tokenmart-spool');
+    // A loader killed mid-file left its spool (scrubbed lines, but still): the next run removes it.
+    removeLeftoverSpools(spoolDir);
     const client = await pool.connect();
     try {
+        const forgotten = await loadForgotten(client);
         for await (const file of source.list()) {
             options.progress?.fileStarted(file.uri, file.size);
             const live = (
@@ -91,6 +110,8 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
             }
             result = await loadFile(client, file, scrubber, {
                 loadId,
+                spoolDir,
+                forgotten,
                 maxErrorRate: options.maxErrorRate,
                 replaceFileId,
                 onProgress: (rows, bytes) => options.progress?.rows(rows, bytes),
@@ -124,6 +145,8 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
         rowsLoaded: sum((r) => r.rowsLoaded),
         rowsQuarantined: sum((r) => r.rowsQuarantined),
         blankLines: sum((r) => r.blankLines),
+        forgottenRows: sum((r) => r.forgottenRows),
+        valuesCut: sum((r) => r.valuesCut),
         duplicateRows: sum((r) => r.duplicateRows),
         unknownVersionRows: sum((r) => r.unknownVersionRows),
         bytes: sum((r) => r.bytes),

@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { parseLine } from './parse-line.js';
+import type { ForgottenSubjects } from './forgotten.js';
+import { lineContext, parseLine } from './parse-line.js';
+import { quarantineText } from './quarantine-text.js';
 import { QuarantineSpool } from './quarantine-spool.js';
 import { RAW_COPY_COLUMNS } from './contract/raw-columns.js';
 import { newReadStats, readLineBatches } from './read-lines.js';
@@ -17,6 +19,10 @@ export interface LoadCounts {
     readonly rowsLoaded: number;
     readonly rowsQuarantined: number;
     readonly blankLines: number;
+    /** Events of erased users or tenants, not loaded (`tokenmart forget`). */
+    readonly forgottenRows: number;
+    /** Dimension values longer than their bound, cut. */
+    readonly valuesCut: number;
     readonly duplicateRows: number;
     readonly unknownVersionRows: number;
     readonly bytes: number;
@@ -37,9 +43,15 @@ export interface LoadOptions {
     /** The live manifest row to supersede (policy `replace` for a changed file). */
     readonly replaceFileId?: string;
     readonly onProgress?: (rows: number, bytes: number) => void;
+    /** Where quarantined lines are spooled during the load (a folder of the tokenmart home). */
+    readonly spoolDir: string;
+    readonly forgotten?: ForgottenSubjects;
 }
 
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
+
+/** A line longer than this is quarantined (its start kept): one line must not take the memory. */
+export const MAX_LINE_BYTES = 8 * 2 ** 20;
 
 export function emptyResult(uri: string, status: FileStatus, reason?: string): FileResult {
     return {
@@ -50,6 +62,8 @@ export function emptyResult(uri: string, status: FileStatus, reason?: string): F
         rowsLoaded: 0,
         rowsQuarantined: 0,
         blankLines: 0,
+        forgottenRows: 0,
+        valuesCut: 0,
         duplicateRows: 0,
         unknownVersionRows: 0,
         bytes: 0,
@@ -78,8 +92,10 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
     let blank = 0;
     let loaded = 0;
     let unknownVersion = 0;
+    let forgotten = 0;
+    const ctx = lineContext(scrubber, options.forgotten);
     const days = new Set<string>(); // UTC days this file touches: a handful, whatever its size
-    const quarantined = new QuarantineSpool(file.uri);
+    const quarantined = new QuarantineSpool(file.uri, options.spoolDir);
     await client.query('begin');
     try {
         // Two loaders on the same file wait for each other; the second then sees the manifest row.
@@ -118,15 +134,21 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         let input: Readable | undefined;
         try {
             input = await file.open();
-            for await (const batch of readLineBatches(input, stats)) {
+            for await (const batch of readLineBatches(input, stats, MAX_LINE_BYTES)) {
                 let out = '';
                 for (let i = 0; i < batch.lines.length; i++) {
                     const lineNo = batch.firstLineNo + i;
-                    const outcome = parseLine(batch.lines[i], scrubber);
+                    const oversize = batch.oversize?.get(i);
+                    if (oversize !== undefined) {
+                        const reason = `line is longer than ${MAX_LINE_BYTES / 2 ** 20} MiB (${oversize} bytes); only its start is kept here`;
+                        await quarantined.add(lineNo, reason, quarantineText(scrubber, batch.lines[i].toString('utf8')));
+                        continue;
+                    }
+                    const outcome = parseLine(batch.lines[i], ctx);
                     if (outcome.kind === 'blank') blank++;
-                    else if (outcome.kind === 'bad') {
-                        await quarantined.add(lineNo, outcome.reason, batch.lines[i]);
-                    } else {
+                    else if (outcome.kind === 'bad') await quarantined.add(lineNo, outcome.reason, outcome.text);
+                    else if (outcome.kind === 'forgotten') forgotten++;
+                    else {
                         out += `${prefix + lineNo}\t${outcome.copyRow}\n`;
                         loaded++;
                         days.add(outcome.usageDate);
@@ -145,6 +167,12 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             await copyDone.catch(() => undefined);
             if (refused) throw rejectedByPostgres(refused);
             const msg = (err as Error).message;
+            const code = (err as { code?: string }).code ?? '';
+            if (['ENOSPC', 'EFBIG', 'EDQUOT'].includes(code)) {
+                throw new FileRejected(
+                    `no room to spool quarantined lines in ${options.spoolDir} (${code}) after ${lines} lines; nothing of the file was loaded: free disk space (or set TOKENMART_HOME elsewhere) and rerun`,
+                );
+            }
             const reason =
                 /unexpected end of file|incorrect header check|invalid|zlib/i.test(msg) || (err as { code?: string }).code?.startsWith('Z_')
                     ? `gzip stream is corrupt or truncated after ${lines} lines (${msg}); the file is incomplete: re-upload it, nothing of it was loaded`
@@ -156,7 +184,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             throw rejectedByPostgres(err);
         });
 
-        const considered = lines - blank;
+        const considered = lines - blank - forgotten;
         if (considered > 0 && quarantined.count / considered > options.maxErrorRate) {
             const first = quarantined.first!;
             throw new FileRejected(
@@ -181,8 +209,21 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         const contentId = file.knownContentId ?? `sha256:${stats.hash.digest('hex')}`;
         await client.query(
             `update ops.load_manifest set content_id = $2, size_bytes = $3, lines_total = $4, rows_loaded = $5, rows_quarantined = $6,
-                blank_lines = $7, duplicate_rows = $8, unknown_version_rows = $9, redactions = $10 where file_id = $1`,
-            [fileId, contentId, stats.rawBytes, lines, loaded, quarantined.count, blank, duplicateRows, unknownVersion, JSON.stringify(redactions)],
+                blank_lines = $7, duplicate_rows = $8, unknown_version_rows = $9, redactions = $10, rows_forgotten = $11, values_cut = $12 where file_id = $1`,
+            [
+                fileId,
+                contentId,
+                stats.rawBytes,
+                lines,
+                loaded,
+                quarantined.count,
+                blank,
+                duplicateRows,
+                unknownVersion,
+                JSON.stringify(redactions),
+                forgotten,
+                ctx.cutValues,
+            ],
         );
         await client.query('commit');
         return {
@@ -193,6 +234,8 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             rowsLoaded: loaded,
             rowsQuarantined: quarantined.count,
             blankLines: blank,
+            forgottenRows: forgotten,
+            valuesCut: ctx.cutValues,
             duplicateRows,
             unknownVersionRows: unknownVersion,
             bytes: stats.rawBytes,

@@ -1,12 +1,29 @@
 import { checkEvent } from './contract/event-contract.js';
 import { DERIVED_COLUMNS, EVENT_FIELDS, type EventField } from './contract/event-fields.js';
 import { fieldsOf, LATEST_SCHEMA_VERSION } from './contract/event-schema.js';
-import type { PiiScrubber } from './scrub-pii.js';
+import { type ForgottenSubjects, isForgotten } from './forgotten.js';
+import { quarantineText } from './quarantine-text.js';
+import { type PiiScrubber, TooDeep } from './scrub-pii.js';
 
 export type LineOutcome =
     | { readonly kind: 'blank' }
-    | { readonly kind: 'bad'; readonly reason: string }
+    /** `text`: the line as ops.quarantine keeps it, scrubbed (never the raw line). */
+    | { readonly kind: 'bad'; readonly reason: string; readonly text: string }
+    /** The event of an erased user or tenant: not loaded. */
+    | { readonly kind: 'forgotten' }
     | { readonly kind: 'event'; readonly copyRow: string; readonly unknownVersion: boolean; readonly usageDate: string };
+
+/** What parsing needs besides the line, and the counts it keeps. */
+export interface LineContext {
+    readonly scrubber: PiiScrubber;
+    readonly forgotten?: ForgottenSubjects;
+    /** Dimension values cut to their bound. */
+    cutValues: number;
+}
+
+export function lineContext(scrubber: PiiScrubber, forgotten?: ForgottenSubjects): LineContext {
+    return { scrubber, forgotten, cutValues: 0 };
+}
 
 const BOM = '\uFEFF';
 const NULL = '\\N';
@@ -18,17 +35,21 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 // lone surrogate as \udXXX, while paired surrogates are written as they are.
 const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 const ESCAPED_SURROGATE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const CUT_MARK = '…[cut]';
 const NUL_REASON = 'a string contains a NUL character (\\u0000), which Postgres cannot store';
 const SURROGATE_REASON = 'a string contains an unpaired UTF-16 surrogate, which UTF-8 cannot hold';
 
 class Unstorable extends Error {}
 
+/** ES2024 String methods (Node 20 has them; the TypeScript lib we target does not declare them). */
+export type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
+
 /** How each column is filled, from its type and the field's PII policy: decided once per version. */
 type Fill = 'timestamp' | 'kept' | 'scanned' | 'hashed' | 'dropped' | 'json' | 'plain' | 'absent';
 interface Plan {
-    readonly fills: readonly (readonly [string, Fill])[];
+    /** Field, how it is filled, and its bound (0 = none). */
+    readonly fills: readonly (readonly [string, Fill, number])[];
     /** Fields of this version: anything else in an event goes to extras. */
     readonly known: ReadonlySet<string>;
 }
@@ -44,7 +65,7 @@ const PLANS: ReadonlyMap<number, Plan> = new Map(
     Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => {
         const version = i + 1;
         const active = new Set(fieldsOf(version).map((f) => f.name));
-        const fills = EVENT_FIELDS.map((f) => [f.name, active.has(f.name) ? fillOf(f) : 'absent'] as const);
+        const fills = EVENT_FIELDS.map((f) => [f.name, active.has(f.name) ? fillOf(f) : 'absent', f.maxChars ?? 0] as const);
         return [version, { fills, known: active }] as const;
     }),
 );
@@ -54,9 +75,16 @@ export function copyText(value: string): string {
     return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : value;
 }
 
+/** A dimension value cut to its bound, marked so that nobody reads it as the whole value. */
+function bounded(value: string, max: number, ctx: LineContext): string {
+    if (max === 0 || value.length <= max) return value;
+    ctx.cutValues++;
+    return `${value.slice(0, max - CUT_MARK.length)}${CUT_MARK}`;
+}
+
 function textValue(value: string): string {
     if (value.includes('\u0000')) throw new Unstorable(NUL_REASON);
-    if (LONE_SURROGATE.test(value)) throw new Unstorable(SURROGATE_REASON);
+    if (!(value as WellFormed).isWellFormed()) throw new Unstorable(SURROGATE_REASON);
     return copyText(value);
 }
 
@@ -72,13 +100,14 @@ function jsonValue(value: unknown): string {
  * contract columns and extras: everything after file_id and line_no). A BOM is dropped and a CRLF
  * line end is JSON whitespace: encoding artefacts of the writer, not bad data.
  */
-export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
+export function parseLine(bytes: Buffer, ctx: LineContext): LineOutcome {
+    const { scrubber } = ctx;
     let text = bytes.toString('utf8');
     if (text.includes('\uFFFD')) {
         try {
             strictUtf8.decode(bytes);
         } catch {
-            return { kind: 'bad', reason: 'line is not valid UTF-8' };
+            return { kind: 'bad', reason: 'line is not valid UTF-8', text: quarantineText(scrubber, text) };
         }
     }
     if (text.startsWith(BOM)) text = text.slice(1);
@@ -87,16 +116,17 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
     try {
         value = JSON.parse(text);
     } catch (err) {
-        return { kind: 'bad', reason: `invalid JSON: ${(err as Error).message}` };
+        return { kind: 'bad', reason: `invalid JSON: ${(err as Error).message}`, text: quarantineText(scrubber, text) };
     }
     const checked = checkEvent(value);
-    if (!checked.ok) return { kind: 'bad', reason: checked.reason };
+    if (!checked.ok) return { kind: 'bad', reason: checked.reason, text: quarantineText(scrubber, text, value) };
     const ev = checked.event;
+    if (isForgotten(ctx.forgotten, ev)) return { kind: 'forgotten' };
     try {
         const plan = PLANS.get(Math.min(checked.version, LATEST_SCHEMA_VERSION))!;
         const eventAt = checked.eventAt.toISOString();
         let row = '';
-        for (const [name, fill] of plan.fills) {
+        for (const [name, fill, max] of plan.fills) {
             const v = ev[name];
             if (fill === 'absent' || v === undefined || v === null) {
                 row += '\t\\N';
@@ -107,13 +137,13 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
                     row += `\t${eventAt}`;
                     break;
                 case 'kept':
-                    row += `\t${textValue(v as string)}`;
+                    row += `\t${textValue(bounded(v as string, max, ctx))}`;
                     break;
                 case 'scanned':
-                    row += `\t${textValue(scrubber.scrubString(v as string))}`;
+                    row += `\t${textValue(bounded(scrubber.scrubString(v as string), max, ctx))}`;
                     break;
                 case 'hashed':
-                    row += `\t${textValue(scrubber.userId(v as string))}`;
+                    row += `\t${textValue(bounded(scrubber.userId(v as string), max, ctx))}`;
                     break;
                 case 'json':
                     row += `\t${jsonValue(scrubber.scrubValue(v))}`;
@@ -140,7 +170,7 @@ export function parseLine(bytes: Buffer, scrubber: PiiScrubber): LineOutcome {
         row += `\t${extras ? jsonValue(extras) : NULL}`;
         return { kind: 'event', copyRow: row.slice(1), unknownVersion: checked.unknownVersion, usageDate: eventAt.slice(0, 10) };
     } catch (err) {
-        if (err instanceof Unstorable) return { kind: 'bad', reason: err.message };
+        if (err instanceof Unstorable || err instanceof TooDeep) return { kind: 'bad', reason: err.message, text: quarantineText(scrubber, text, value) };
         throw err;
     }
 }

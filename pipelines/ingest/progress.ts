@@ -56,8 +56,8 @@ export function formatIngestSummary(s: IngestSummary): string[] {
             .join(', ') || 'none';
     return [
         `ingest: ${s.files.length} files: ${s.filesLoaded} loaded, ${s.filesSkipped} already loaded, ${s.filesFailed} failed (load id ${s.loadId}, ${s.seconds.toFixed(1)} s)`,
-        `ingest: ${s.rowsLoaded} loaded + ${s.rowsQuarantined} quarantined + ${s.blankLines} blank = ${s.linesTotal} lines` +
+        `ingest: ${s.rowsLoaded} loaded + ${s.rowsQuarantined} quarantined + ${s.blankLines} blank${s.forgottenRows ? ` + ${s.forgottenRows} of erased users/tenants (not loaded)` : ''} = ${s.linesTotal} lines` +
             `; ${s.duplicateRows} duplicate request_ids kept in raw (deduplicated in staging); ${s.unknownVersionRows} rows of an unknown newer schema_version`,
-        `ingest: PII redactions: ${redacted}`,
+        `ingest: PII redactions: ${redacted}${s.valuesCut ? `; ${s.valuesCut} dimension values longer than their bound cut` : ''}`,
     ];
 }

@@ -1,13 +1,39 @@
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { copyText } from './parse-line.js';
+import { copyText, type WellFormed } from './parse-line.js';
 
-const TEXT_LIMIT = 2000;
+const SPOOL_PREFIX = 'tokenmart-quarantine-';
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as { code?: string }).code === 'EPERM';
+    }
+}
+
+/** Removes the spools a killed loader left behind (their process is gone); returns how many. */
+export function removeLeftoverSpools(parent: string): number {
+    let removed = 0;
+    let entries: string[];
+    try {
+        entries = readdirSync(parent);
+    } catch {
+        return 0;
+    }
+    for (const name of entries) {
+        const pid = Number(new RegExp(`^${SPOOL_PREFIX}(\\d+)-`).exec(name)?.[1]);
+        if (!pid || alive(pid)) continue;
+        rmSync(join(parent, name), { recursive: true, force: true });
+        removed++;
+    }
+    return removed;
+}
 
 /**
  * Quarantined lines of the file being loaded, spooled to a temporary file (the connection is busy
@@ -21,15 +47,17 @@ export class QuarantineSpool {
     private out: WriteStream | undefined;
     private error: Error | undefined;
 
-    /** `parent`: the folder spools are made in (one folder per spool). */
+    /** `parent`: the folder spools are made in (one folder per spool, named with the pid). */
     constructor(
         private readonly fileUri: string,
-        private readonly parent: string = tmpdir(),
+        private readonly parent: string,
     ) {}
 
-    async add(lineNo: number, reason: string, line: Buffer): Promise<void> {
+    /** `text`: the line as ops.quarantine keeps it, already scrubbed and cut (quarantine-text.ts). */
+    async add(lineNo: number, reason: string, text: string): Promise<void> {
         if (!this.out) {
-            this.dir = mkdtempSync(join(this.parent, 'tokenmart-quarantine-'));
+            mkdirSync(this.parent, { recursive: true });
+            this.dir = mkdtempSync(join(this.parent, `${SPOOL_PREFIX}${process.pid}-`));
             this.out = createWriteStream(join(this.dir, 'rows.copy'));
             // Kept, not thrown from an event: a disk error fails the file at the next add or copy,
             // and destroying the spool early (file rejected) must not crash the process.
@@ -38,12 +66,10 @@ export class QuarantineSpool {
         if (this.error) throw this.error;
         this.first ??= { lineNo, reason };
         this.count++;
-        const text = line
-            .toString('utf8', 0, Math.min(line.length, TEXT_LIMIT * 4))
-            .slice(0, TEXT_LIMIT)
-            .replaceAll('\u0000', '');
         // file_id is filled in at copy time; the spool holds the other columns.
-        if (!this.out.write(`${copyText(this.fileUri)}\t${lineNo}\t${copyText(reason)}\t${copyText(text)}\n`)) await once(this.out, 'drain');
+        // ops.quarantine.line_text is text: NUL and lone surrogates cannot be stored (they are why some lines are here).
+        const stored = (text.replaceAll('\u0000', '') as WellFormed).toWellFormed();
+        if (!this.out.write(`${copyText(this.fileUri)}\t${lineNo}\t${copyText(reason)}\t${copyText(stored)}\n`)) await once(this.out, 'drain');
     }
 
     /** COPY the spooled lines into ops.quarantine under `fileId`, inside the caller's transaction. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import { UserError } from '../util/errors.js';
@@ -32,6 +33,7 @@ export async function runIngest(
         onChangedFile: onChanged,
         keepText: flags.keepText ?? config.ingest.keepText,
         userIdHmacKey: config.ingest.userIdHmacKey,
+        spoolDir: join(config.home, 'spool'),
         progress: ingestProgress(log),
     });
     for (const line of formatIngestSummary(summary)) log(line);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RAW_COPY_COLUMNS } from '../../pipelines/ingest/contract/raw-columns.js';
-import { copyText, type LineOutcome, parseLine } from '../../pipelines/ingest/parse-line.js';
+import { copyText, type LineOutcome, lineContext, parseLine } from '../../pipelines/ingest/parse-line.js';
 import { PiiScrubber } from '../../pipelines/ingest/scrub-pii.js';
 
-const scrubber = () => new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
+const scrubber = () => lineContext(new PiiScrubber({ keepText: false, userIdHmacKey: undefined }));
 const line = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const base = {
     schema_version: 1,
@@ -42,7 +42,7 @@ describe('a line becomes blank, quarantined, or one COPY row', () => {
     });
 
     it('quarantines what is not UTF-8, not JSON or not an object, with the reason', () => {
-        expect(parseLine(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), scrubber())).toEqual({ kind: 'bad', reason: 'line is not valid UTF-8' });
+        expect(parseLine(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), scrubber())).toMatchObject({ kind: 'bad', reason: 'line is not valid UTF-8' });
         // A real U+FFFD in valid UTF-8 is fine: only invalid bytes are refused.
         expect(columns(parseLine(line({ ...base, team: 'a\uFFFDb' }), scrubber())).team).toBe('a\uFFFDb');
         expect(reason('{"schema_version":1,')).toMatch(/^invalid JSON: /);
@@ -132,7 +132,7 @@ describe('errors that are not about the line', () => {
             userId: (v: string) => v,
             text: () => null,
         } as unknown as PiiScrubber;
-        expect(() => parseLine(line({ ...base, team: 'x' }), broken)).toThrow('scrubber bug');
+        expect(() => parseLine(line({ ...base, team: 'x' }), lineContext(broken))).toThrow('scrubber bug');
     });
 });
 
@@ -197,7 +197,7 @@ describe('the COPY row', () => {
         expect(plain.team).toBe('[redacted:email]');
         expect(plain.user_id).toBe('[redacted:email]'); // no key: scanned like free text
         expect(plain.prompt_text).toBe('\\N');
-        const keep = columns(parseLine(line(ev), new PiiScrubber({ keepText: true, userIdHmacKey: 'secret-key' })));
+        const keep = columns(parseLine(line(ev), lineContext(new PiiScrubber({ keepText: true, userIdHmacKey: 'secret-key' }))));
         expect(keep.prompt_text).toBe('mail [redacted:email]');
         // HMAC-SHA256("secret-key", "jane@example.com"), first 32 hex: `echo -n jane@example.com | openssl dgst -sha256 -hmac secret-key`
         expect(keep.user_id).toBe('u_b110db8f3c4f5c8d470c3fe53308ca38');

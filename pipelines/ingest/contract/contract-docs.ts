@@ -15,14 +15,14 @@ function typeOf(f: EventField): string {
 export function contractMarkdownTable(): string {
     const rows = EVENT_FIELDS.map((f) => {
         const column = f.columnName ? `\`${f.columnName}\` ${f.column}` : f.column;
-        return `| \`${f.name}\` | ${f.required ? 'yes' : ''} | ${f.since} | ${typeOf(f)} | ${column} | ${f.pii} | ${f.description} |`;
+        return `| \`${f.name}\` | ${f.required ? 'yes' : ''} | ${f.since} | ${typeOf(f)} | ${column} | ${f.pii} | ${f.maxChars ? `${f.maxChars} chars` : ''} | ${f.description} |`;
     });
     const versions = Object.entries(CONTRACT_VERSIONS)
         .map(([v, what]) => `v${v}: ${what}`)
         .join('; ');
     return [
-        '| field | required | since | type | raw column | PII policy | meaning |',
-        '| --- | --- | --- | --- | --- | --- | --- |',
+        '| field | required | since | type | raw column | PII policy | bound | meaning |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- |',
         ...rows,
         '',
         `Versions: ${versions}.`,

@@ -34,8 +34,16 @@ export interface EventField {
     readonly column: RawColumnType;
     readonly columnName?: string;
     readonly pii: PiiPolicy;
+    /**
+     * Longest value kept, in characters (dimensions only): a longer one is cut, marked and counted
+     * at load, so one hostile value cannot break an index, a report or a chart downstream.
+     */
+    readonly maxChars?: number;
     readonly description: string;
 }
+
+/** The bound of dimension values (team, feature, model, ...). */
+export const DIMENSION_MAX_CHARS = 200;
 
 /** Every contract version and what it changed. The latest is the highest key. */
 export const CONTRACT_VERSIONS: Readonly<Record<number, string>> = {
@@ -83,9 +91,19 @@ export const EVENT_FIELDS: readonly EventField[] = [
         schema: { type: 'string', minLength: 1 },
         column: 'text',
         pii: 'kept',
+        maxChars: DIMENSION_MAX_CHARS,
         description: '`openai`, `anthropic`, `azure.ai.openai`, `aws.bedrock`, `gcp.vertex_ai`, `gcp.gemini`, ... (OpenTelemetry `gen_ai.provider.name`)',
     },
-    { name: 'model', since: 1, required: true, schema: { type: 'string', minLength: 1 }, column: 'text', pii: 'kept', description: 'Requested model' },
+    {
+        name: 'model',
+        since: 1,
+        required: true,
+        schema: { type: 'string', minLength: 1 },
+        column: 'text',
+        pii: 'kept',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: 'Requested model',
+    },
     {
         name: 'input_tokens',
         since: 1,
@@ -105,16 +123,56 @@ export const EVENT_FIELDS: readonly EventField[] = [
         description: 'ALL output tokens, reasoning included',
     },
     { name: 'status', since: 1, required: true, schema: { enum: ['ok', 'error'] }, column: 'text', pii: 'kept', description: '`ok` or `error`' },
-    { name: 'response_model', since: 1, schema: str, column: 'text', pii: 'kept', description: 'Model that answered (may be a dated snapshot)' },
-    { name: 'operation', since: 1, schema: str, column: 'text', pii: 'kept', description: '`chat`, `embeddings`, `text_completion`, ...' },
-    { name: 'session_id', since: 1, schema: str, column: 'text', pii: 'kept', description: 'Conversation or session' },
-    { name: 'trace_id', since: 1, schema: str, column: 'text', pii: 'kept', description: 'Distributed trace id' },
-    { name: 'user_id', since: 1, schema: str, column: 'text', pii: 'hashed', description: 'End user (a keyed hash with TOKENMART_USER_ID_HMAC_KEY)' },
-    { name: 'team', since: 1, schema: str, column: 'text', pii: 'scanned', description: 'Team the event claims (the feature owner wins downstream)' },
-    { name: 'feature', since: 1, schema: str, column: 'text', pii: 'scanned', description: 'Product feature (key of seeds/features.csv)' },
-    { name: 'tenant', since: 1, schema: str, column: 'text', pii: 'scanned', description: 'Customer / tenant' },
-    { name: 'environment', since: 1, schema: str, column: 'text', pii: 'kept', description: '`production`, `staging`, ...' },
-    { name: 'prompt_version', since: 1, schema: str, column: 'text', pii: 'kept', description: 'Prompt template version' },
+    {
+        name: 'response_model',
+        since: 1,
+        schema: str,
+        column: 'text',
+        pii: 'kept',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: 'Model that answered (may be a dated snapshot)',
+    },
+    {
+        name: 'operation',
+        since: 1,
+        schema: str,
+        column: 'text',
+        pii: 'scanned',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: '`chat`, `embeddings`, `text_completion`, ...',
+    },
+    { name: 'session_id', since: 1, schema: str, column: 'text', pii: 'kept', maxChars: DIMENSION_MAX_CHARS, description: 'Conversation or session' },
+    { name: 'trace_id', since: 1, schema: str, column: 'text', pii: 'kept', maxChars: DIMENSION_MAX_CHARS, description: 'Distributed trace id' },
+    {
+        name: 'user_id',
+        since: 1,
+        schema: str,
+        column: 'text',
+        pii: 'hashed',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: 'End user (a keyed hash with TOKENMART_USER_ID_HMAC_KEY)',
+    },
+    {
+        name: 'team',
+        since: 1,
+        schema: str,
+        column: 'text',
+        pii: 'scanned',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: 'Team the event claims (the feature owner wins downstream)',
+    },
+    {
+        name: 'feature',
+        since: 1,
+        schema: str,
+        column: 'text',
+        pii: 'scanned',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: 'Product feature (key of seeds/features.csv)',
+    },
+    { name: 'tenant', since: 1, schema: str, column: 'text', pii: 'scanned', maxChars: DIMENSION_MAX_CHARS, description: 'Customer / tenant' },
+    { name: 'environment', since: 1, schema: str, column: 'text', pii: 'scanned', maxChars: DIMENSION_MAX_CHARS, description: '`production`, `staging`, ...' },
+    { name: 'prompt_version', since: 1, schema: str, column: 'text', pii: 'scanned', maxChars: DIMENSION_MAX_CHARS, description: 'Prompt template version' },
     {
         name: 'cache_read_tokens',
         since: 1,
@@ -171,7 +229,15 @@ export const EVENT_FIELDS: readonly EventField[] = [
         pii: 'kept',
         description: 'Time to the first streamed token',
     },
-    { name: 'error_type', since: 1, schema: str, column: 'text', pii: 'kept', description: '`timeout`, `rate_limit`, ... when status is `error`' },
+    {
+        name: 'error_type',
+        since: 1,
+        schema: str,
+        column: 'text',
+        pii: 'scanned',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: '`timeout`, `rate_limit`, ... when status is `error`',
+    },
     {
         name: 'retry_attempt',
         since: 1,
