@@ -1,10 +1,36 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PiiScrubber } from '../../pipelines/ingest/scrub-pii.js';
+import { MAX_DEPTH, PiiScrubber, TooDeep } from '../../pipelines/ingest/scrub-pii.js';
+
+type Kind = 'email' | 'phone' | 'card' | 'api_key' | 'ip';
+const corpus = JSON.parse(readFileSync(new URL('../fixtures/pii/leak-corpus.json', import.meta.url), 'utf8')) as Record<Kind, string[]>;
+const falsePositives = (JSON.parse(readFileSync(new URL('../fixtures/pii/false-positives.json', import.meta.url), 'utf8')) as { values: string[] }).values;
+// The part of a planted value that must go: glue before a key prefix ("token_", "key=") may stay.
+const KEY_START = /(?:sk-|[sprk]k_|AKIA|ASIA|xox|gh[pousr]_|github_pat_|glpat-|AIza|eyJ|-----BEGIN)/;
 
 const scrub = (text: string) => {
     const s = new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
     return { out: s.scrubString(text), counts: s.counts };
 };
+
+describe('the corpora', () => {
+    for (const kind of ['email', 'phone', 'card', 'api_key', 'ip'] as const) {
+        it(`redacts every ${kind} of the leak corpus (${corpus[kind].length}), in a sentence, counted once`, () => {
+            for (const value of corpus[kind]) {
+                const s = new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
+                const glue = kind === 'api_key' ? value.slice(0, value.search(KEY_START)) : '';
+                expect(s.scrubString(`before ${value} after`), value).toBe(`before ${glue}[redacted:${kind}] after`);
+                expect(s.counts[kind], value).toBe(1);
+            }
+        });
+    }
+
+    it(`leaves the ${falsePositives.length} values of the false-positive corpus untouched`, () => {
+        const s = new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
+        for (const value of falsePositives) expect(s.scrubString(value)).toBe(value);
+        expect(s.counts).toEqual({ email: 0, phone: 0, card: 0, api_key: 0, ip: 0 });
+    });
+});
 
 describe('PII scanning of free text', () => {
     it('redacts each kind and counts it', () => {
@@ -41,6 +67,26 @@ describe('PII scanning of free text', () => {
         }
     });
 
+    it('finds several values in one string, and a valid number inside a longer run of digits and spaces', () => {
+        expect(scrub('call 415-555-0100 415-555-0199 or mail a@b.io').out).toBe('call [redacted:phone] [redacted:phone] or mail [redacted:email]');
+        expect(scrub('4111 1111 1111 1111 5555 5555 5555 4444').out).toBe('[redacted:card] [redacted:card]');
+        expect(scrub('::ffff:192.0.2.128 and 10.0.0.1.').out).toBe('[redacted:ip] and [redacted:ip].');
+    });
+
+    it('takes a key for a key only when its body is random', () => {
+        expect(scrub('task-classification-pipeline-2024').out).toBe('task-classification-pipeline-2024');
+        expect(scrub('sk-AbCdEfGhIjKlMnOp12345678').out).toBe('[redacted:api_key]');
+        expect(scrub('sk-abcdefghijklmnop12345678').out).toBe('sk-abcdefghijklmnop12345678'); // no upper case: not random
+        expect(scrub('sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ').out).toBe('sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ');
+    });
+
+    it('bounds the work a hostile value can cause, and still scans the rest', () => {
+        const s = new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
+        // 1,500 phone-shaped candidates: validated up to the bound, then left; other kinds still scanned.
+        const junk = '123 456 7890 '.repeat(500);
+        expect(s.scrubString(`${junk} mail jane@example.com`)).toMatch(/ mail \[redacted:email\]$/);
+    });
+
     it('scans nested values and object keys', () => {
         const s = new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
         expect(s.scrubValue({ 'jane@example.com': ['call +1 415 555 0134', 7, null, true], nested: { ip: '10.0.0.1' } })).toEqual({
@@ -48,6 +94,15 @@ describe('PII scanning of free text', () => {
             nested: { ip: '[redacted:ip]' },
         });
         expect(s.counts).toEqual({ email: 1, phone: 1, card: 0, api_key: 0, ip: 1 });
+    });
+
+    it(`refuses nesting deeper than ${MAX_DEPTH} levels instead of exhausting the stack`, () => {
+        const s = new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
+        let ok: unknown = 1;
+        for (let i = 0; i < MAX_DEPTH; i++) ok = i % 2 ? [ok] : { a: ok };
+        expect(() => s.scrubValue(ok)).not.toThrow();
+        expect(() => s.scrubValue({ wrap: ok })).toThrow(TooDeep);
+        expect(() => s.scrubValue({ wrap: ok })).toThrow(`nested deeper than ${MAX_DEPTH} levels`);
     });
 
     it('hashes user ids with the key (else scans them), and drops text unless asked to keep it', () => {
