@@ -3,6 +3,7 @@ import type { DB } from '../../pipelines/db/database.js';
 import { formatInt } from '../format.js';
 import { addDays } from '../period.js';
 import { esc, timeLabel } from './html.js';
+import { mrkdwn } from './text.js';
 import type { ReportSection, SectionContext } from './section.js';
 
 /** When the newest request in the marts started: what "data as of" means everywhere. */
@@ -100,7 +101,7 @@ export const dataNotes: ReportSection = {
             ...(unpricedTotal > 0n
                 ? [`:warning: *${formatInt(unpricedTotal)} unpriced requests* are not in the spend figure (add their prices and rebuild)`]
                 : []),
-            ...tests.failing.map((t) => `:x: data test failing: \`${t}\``),
+            ...tests.failing.map((t) => `:x: data test failing: \`${mrkdwn(t)}\``),
         ];
         return { blocks: attention.length ? [{ type: 'section', text: { type: 'mrkdwn', text: attention.join('\n') } }] : [] };
     },

@@ -12,6 +12,7 @@ import {
     toUnits,
 } from '../format.js';
 import { esc } from './html.js';
+import { mrkdwn } from './text.js';
 import { percentile, sumWithin } from './queries.js';
 import type { ReportSection, SectionContext } from './section.js';
 
@@ -114,15 +115,16 @@ export const headline: ReportSection = {
     async digest(ctx) {
         const [k, ops] = await Promise.all([loadSpend(ctx), loadOps(ctx)]);
         const { period, baseline, team } = ctx;
-        const who = team ? ` · ${team}` : '';
-        const title = period.kind === 'daily' ? `LLM spend ${period.label}${who}` : `LLM spend week ${period.label}${who}`;
+        // The header block is plain_text (shown as is); the notification text is mrkdwn (escaped).
+        const title = (who: string) => (period.kind === 'daily' ? `LLM spend ${period.label}${who}` : `LLM spend week ${period.label}${who}`);
+        const header = title(team ? ` · ${team}` : '');
         const diff = fromUnits(toUnits(k.spend) - toUnits(k.baseline));
         const pct = Number(k.baseline) ? Number(diff) / Number(k.baseline) : null;
-        const text = `${title}: ${formatUsd(k.spend)} (${formatSignedPercent(pct)} vs ${baseline.label}), ${formatInt(k.requests)} requests`;
+        const text = `${title(team ? ` · ${mrkdwn(team)}` : '')}: ${formatUsd(k.spend)} (${formatSignedPercent(pct)} vs ${baseline.label}), ${formatInt(k.requests)} requests`;
         return {
             text,
             blocks: [
-                { type: 'header', text: { type: 'plain_text', text: title } },
+                { type: 'header', text: { type: 'plain_text', text: header.slice(0, 150) } }, // Slack's limit for a header
                 {
                     type: 'section',
                     fields: [

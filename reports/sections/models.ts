@@ -4,6 +4,7 @@ import { allocateCents, formatCents, formatInt, formatUsd, formatUsdCents, fromU
 import { renderSvg } from '../render/chart.js';
 import { withUnpriced } from './breakdown.js';
 import { esc, figure } from './html.js';
+import { chartLabel } from './text.js';
 import type { ReportSection, SectionContext } from './section.js';
 
 export interface ModelLine {
@@ -80,7 +81,7 @@ export function tokenMixSpec(lines: readonly ModelLine[]): TopLevelSpec {
         },
         mark: { type: 'bar' },
         encoding: {
-            y: { field: 'model', type: 'nominal', sort: models.map((m) => m.model), title: null },
+            y: { field: 'model', type: 'nominal', sort: models.map((m) => chartLabel(m.model)), title: null },
             x: { field: 'tokens', type: 'quantitative', stack: 'normalize', title: 'Share of tokens', axis: { format: '%' } },
             color: { field: 'bucket', type: 'nominal', title: 'Token bucket', sort: BUCKETS.map(([l]) => l) },
             order: { field: 'order', type: 'quantitative' },

@@ -1,5 +1,6 @@
 import { formatSignedUsd, formatUsd, formatUsdCents, fromUnits, toUnits } from '../format.js';
 import { esc } from './html.js';
+import { mrkdwn } from './text.js';
 import { sumWithin } from './queries.js';
 import type { ReportSection, SectionContext } from './section.js';
 
@@ -73,7 +74,9 @@ export const movers: ReportSection = {
             .sort((a, b) => Number(abs(b) - abs(a)) || `${a.team}${a.feature}${a.model}`.localeCompare(`${b.team}${b.feature}${b.model}`))
             .slice(0, 3);
         const lines = top.length
-            ? top.map((m) => `• ${m.team} · ${m.feature} · ${m.model}: ${formatSignedUsd(m.change)} (now ${formatUsd(m.now)})`).join('\n')
+            ? top
+                  .map((m) => `• ${mrkdwn(m.team)} · ${mrkdwn(m.feature)} · ${mrkdwn(m.model)}: ${formatSignedUsd(m.change)} (now ${formatUsd(m.now)})`)
+                  .join('\n')
             : '• none';
         return { blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*Top movers vs ${ctx.baseline.label}*\n${lines}` } }] };
     },

@@ -3,6 +3,7 @@ import { renderSvg, svgToPng } from '../render/chart.js';
 import { addDays } from '../period.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { figure } from './html.js';
+import { chartLabel } from './text.js';
 import type { ReportSection, SectionContext } from './section.js';
 
 const WEEKS = 12;
@@ -13,7 +14,7 @@ export function spendTrendSpec(trend: readonly { readonly day: string; readonly 
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         width: 640,
         height: 170,
-        data: { values: trend.map((r) => ({ day: r.day, team: r.team, cost: Number(r.costUsd) })) },
+        data: { values: trend.map((r) => ({ day: r.day, team: chartLabel(r.team), cost: Number(r.costUsd) })) },
         mark: { type: 'bar' },
         encoding: {
             x: { field: 'day', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'Day (UTC)', axis: { format: '%b %d', labelAngle: 0, tickCount: 12 } },
@@ -85,7 +86,7 @@ export const spendTrend: ReportSection = {
 
     /** The picture for the thread: 14 days of daily spend. */
     async digest(ctx) {
-        const title = `Daily spend, last 14 days${ctx.team ? ` (${ctx.team})` : ''}`;
+        const title = `Daily spend, last 14 days${ctx.team ? ` (${chartLabel(ctx.team)})` : ''}`;
         const png = svgToPng(await renderSvg(dailySpendSpec(await loadLast14Days(ctx), title)));
         const safe = ctx.period.label.replace(/[^A-Za-z0-9_.-]+/g, '_');
         return { blocks: [], files: [{ filename: `spend-${safe}.png`, title, data: png }] };
