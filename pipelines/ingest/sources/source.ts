@@ -14,6 +14,10 @@ export interface SourceFile {
 export interface Source {
     readonly description: string;
     list(): AsyncIterable<SourceFile>;
+    /** Entries the listing could not use, one line each with the fix (filled while listing). */
+    readonly notes?: readonly string[];
+    /** Entries that are not log files by their name, so not loaded (known after listing). */
+    readonly ignored?: () => number;
 }
 
 /** Names the loader picks up; gzip is detected by magic bytes, not by the name. */
