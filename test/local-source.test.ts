@@ -23,7 +23,9 @@ describe('a local source with symbolic links', () => {
         expect(r.code, r.stderr).toBe(0);
         expect(r.stderr).toContain(`ingest: skipped ${join(root, 'broken.jsonl')}: a symbolic link to nothing (broken); remove it or point it at a log file`);
         expect(r.stderr).toContain(`ingest: skipped ${join(root, 'real/loop')}: a link back to ${root}, already walked; not walked twice`);
-        expect(r.stderr).toContain(`ingest: skipped ${join(root, 'same-as-a.jsonl')}: the same file as one already listed (${join(root, 'real/a.jsonl')}); loaded once`);
+        expect(r.stderr).toContain(
+            `ingest: skipped ${join(root, 'same-as-a.jsonl')}: the same file as one already listed (${join(root, 'real/a.jsonl')}); loaded once`,
+        );
         expect(r.stderr).toContain('ingest: 1 other files ignored (not .jsonl, .jsonl.gz, .json.gz or .ndjson)');
         const rows = await db().query('select e.request_id, m.source_uri from raw.events e join ops.load_manifest m using (file_id) order by 1');
         expect(rows.map((x) => [x.request_id, x.source_uri.replace(`file://${root}/`, '')])).toEqual([
@@ -38,6 +40,8 @@ describe('a local source with symbolic links', () => {
         writeLog(empty, 'sub/readme.md', '# nothing here');
         const r = await runCli(['ingest', empty], { DATABASE_URL: db().url });
         expect(r.code).toBe(0);
-        expect(r.stderr).toContain(`ingest: no log files in ${empty} (names ending .jsonl, .jsonl.gz, .json.gz, .ndjson; 1 other files there); check the source`);
+        expect(r.stderr).toContain(
+            `ingest: no log files in ${empty} (names ending .jsonl, .jsonl.gz, .json.gz, .ndjson; 1 other files there); check the source`,
+        );
     });
 });

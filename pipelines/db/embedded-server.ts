@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import lockfile from 'proper-lockfile';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -139,24 +140,92 @@ async function initialise(initdb: string, options: EmbeddedServerOptions): Promi
         );
         if (res.code !== 0)
             throw new UserError(
-                `db: initdb failed in ${dataDir(options)}: ${res.output.trim().split('\n').slice(-2).join(' | ')}; remove that folder and retry, or set DATABASE_URL`,
+                `db: initdb failed in ${dataDir(options)}: ${res.output.trim().split('\n').slice(-2).join(' | ')}; if that folder is left from an interrupted first start (no tokenmart is using it), remove it and retry; or set DATABASE_URL`,
             );
     } finally {
         rmSync(pwfile, { force: true });
     }
 }
 
-/** Starts the embedded server if it is not running (initialising it the first time); returns its URL. */
-export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: (line: string) => void = () => undefined): Promise<string> {
+/**
+ * The server answering on our port must be ours: another home's (or another PostgreSQL) on the same
+ * port would silently hold another database. Compares its data folder with ours.
+ */
+async function checkOwnServer(url: string, options: EmbeddedServerOptions): Promise<void> {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+        const { rows } = await client.query<{ dir: string }>("select current_setting('data_directory') as dir");
+        const theirs = realpathOr(rows[0].dir);
+        const ours = realpathOr(dataDir(options));
+        if (theirs !== ours) {
+            throw new UserError(
+                `db: port ${options.port} is served by another PostgreSQL (its data is in ${rows[0].dir}, not ${dataDir(options)}); set TOKENMART_PG_PORT to a free port for this TOKENMART_HOME, or stop that server`,
+            );
+        }
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+function realpathOr(path: string): string {
+    try {
+        return realpathSync(path);
+    } catch {
+        return resolve(path);
+    }
+}
+
+/** Connects to a running server (checked to be ours), making our database if it was dropped. */
+async function runningUrl(options: EmbeddedServerOptions): Promise<string | undefined> {
     const url = embeddedUrl(options);
-    if (await canConnect(url)) return url;
+    if (await canConnect(url)) {
+        await checkOwnServer(url, options);
+        return url;
+    }
     const adminUrl = url.replace(/\/[^/]+$/, '/postgres');
     if (await canConnect(adminUrl)) {
+        await checkOwnServer(adminUrl, options);
         await ensureDatabase(adminUrl); // running, but our database was dropped
         return url;
     }
-    const bin = await binaries();
+    return undefined;
+}
+
+/**
+ * Starts the embedded server if it is not running (initialising it the first time); returns its URL.
+ * Commands started together on a fresh machine wait for one another (a lock in the home folder):
+ * one initialises and starts, the others then find it running.
+ */
+export async function ensureEmbeddedServer(options: EmbeddedServerOptions, log: (line: string) => void = () => undefined): Promise<string> {
+    const running = await runningUrl(options);
+    if (running) return running;
     mkdirSync(options.home, { recursive: true });
+    let release: () => Promise<void>;
+    try {
+        release = await lockfile.lock(options.home, {
+            lockfilePath: join(options.home, '.server.lock'),
+            stale: 20_000,
+            update: 5_000,
+            retries: { retries: 1_000, minTimeout: 100, maxTimeout: 500, factor: 1.2 },
+        });
+    } catch (err) {
+        throw new UserError(
+            `db: could not take the lock ${join(options.home, '.server.lock')} (${(err as Error).message}); another tokenmart is starting the embedded server for minutes: wait, or remove the lock if no tokenmart runs`,
+        );
+    }
+    try {
+        // Someone else may have started it while we waited for the lock.
+        return (await runningUrl(options)) ?? (await startServer(options, log));
+    } finally {
+        await release().catch(() => undefined);
+    }
+}
+
+async function startServer(options: EmbeddedServerOptions, log: (line: string) => void): Promise<string> {
+    const url = embeddedUrl(options);
+    const adminUrl = url.replace(/\/[^/]+$/, '/postgres');
+    const bin = await binaries();
     if (!existsSync(join(dataDir(options), 'PG_VERSION'))) {
         log(`db: initialising embedded PostgreSQL in ${dataDir(options)}`);
         await initialise(bin.initdb, options);

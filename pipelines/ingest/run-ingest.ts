@@ -39,7 +39,9 @@ export async function runIngest(
     for (const note of source.notes ?? []) log(`ingest: skipped ${note}`);
     const ignored = source.ignored?.() ?? 0;
     if (summary.files.length === 0) {
-        log(`ingest: no log files in ${source.description} (names ending .jsonl, .jsonl.gz, .json.gz, .ndjson${ignored ? `; ${ignored} other files there` : ''}); check the source`);
+        log(
+            `ingest: no log files in ${source.description} (names ending .jsonl, .jsonl.gz, .json.gz, .ndjson${ignored ? `; ${ignored} other files there` : ''}); check the source`,
+        );
     } else if (ignored) log(`ingest: ${ignored} other files ignored (not .jsonl, .jsonl.gz, .json.gz or .ndjson)`);
     for (const line of formatIngestSummary(summary)) log(line);
     return summary;
