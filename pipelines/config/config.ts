@@ -29,6 +29,9 @@ export interface Config {
     };
     readonly outputDir: string;
     readonly freshness: { readonly warnAfterHours: number; readonly errorAfterHours: number };
+    readonly report: { readonly pdfTimeoutSeconds: number };
+    /** Raw events and quarantined lines older than this many days are dropped (marts keep their history); undefined = kept. */
+    readonly retention: { readonly rawDays: number | undefined };
 }
 
 export const CONFIG_FILE_NAME = 'tokenmart.config.json';
@@ -40,6 +43,22 @@ const defaults = {
     slack: { channel: '#llm-spend', alertChannel: '#data-alerts', teamChannels: {} },
     outputDir: 'out',
     freshness: { warnAfterHours: 30, errorAfterHours: 72 },
+    report: { pdfTimeoutSeconds: 120 },
+};
+
+/** Every key the file may hold: a section's keys are checked like the top level's (a typo is an error, not a default). */
+const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
+    $schema: null,
+    source: null,
+    s3Endpoint: null,
+    timezone: null,
+    outputDir: null,
+    schedules: ['daily', 'weekly'],
+    ingest: ['maxErrorRate', 'onChangedFile', 'keepText'],
+    slack: ['channel', 'alertChannel', 'teamChannels'],
+    freshness: ['warnAfterHours', 'errorAfterHours'],
+    report: ['pdfTimeoutSeconds'],
+    retention: ['rawDays'],
 };
 
 type Json = Record<string, unknown>;
@@ -77,8 +96,22 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
     } else if (explicit) {
         throw new UserError(`config: ${file} does not exist; pass an existing file with --config or unset TOKENMART_CONFIG`);
     }
-    const known = new Set(['source', 's3Endpoint', 'timezone', 'schedules', 'ingest', 'slack', 'outputDir', 'freshness', '$schema']);
-    for (const key of Object.keys(raw)) if (!known.has(key)) bad(file, key, `is not a known key (known: ${[...known].join(', ')})`);
+    for (const [key, value] of Object.entries(raw)) {
+        if (!(key in KNOWN_KEYS))
+            bad(
+                file,
+                key,
+                `is not a known key (known: ${Object.keys(KNOWN_KEYS)
+                    .filter((k) => k !== '$schema')
+                    .join(', ')})`,
+            );
+        const section = KNOWN_KEYS[key];
+        if (!section) continue;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(file, key, `must be an object with ${section.join(', ')}`);
+        for (const sub of Object.keys(value as Json)) {
+            if (!section.includes(sub)) bad(file, `${key}.${sub}`, `is not a known key (known: ${section.map((k) => `${key}.${k}`).join(', ')})`);
+        }
+    }
 
     const str = (key: string, fallback: string | undefined): string | undefined => {
         const v = pick(raw, key);
@@ -141,5 +174,7 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
         },
         outputDir: resolve(cwd, env.TOKENMART_OUTPUT_DIR ?? str('outputDir', defaults.outputDir)!),
         freshness: { warnAfterHours, errorAfterHours },
+        report: { pdfTimeoutSeconds: num('report.pdfTimeoutSeconds', defaults.report.pdfTimeoutSeconds, 1, 3600) },
+        retention: { rawDays: pick(raw, 'retention.rawDays') === undefined ? undefined : Math.round(num('retention.rawDays', 0, 1, 36_500)) },
     };
 }

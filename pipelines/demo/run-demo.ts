@@ -34,8 +34,15 @@ export function writeDemoLogs(options: DemoOptions, log: (l: string) => void): {
     const current = JSON.stringify({ endDate: options.endDate, days: options.days, seed: options.seed, scale: options.scale });
     const previous = existsSync(marker) ? readFileSync(marker, 'utf8') : undefined;
     const started = Date.now();
-    const demo = generateDemoLogs({ outDir: logsDir, endDate: options.endDate, days: options.days, seed: options.seed, scale: options.scale });
-    writeFileSync(marker, current);
+    let demo: ReturnType<typeof generateDemoLogs>;
+    try {
+        demo = generateDemoLogs({ outDir: logsDir, endDate: options.endDate, days: options.days, seed: options.seed, scale: options.scale });
+        writeFileSync(marker, current);
+    } catch (err) {
+        throw new UserError(
+            `demo: cannot write the demo logs in ${demoHome} (${(err as { code?: string }).code ?? (err as Error).message}); set TOKENMART_HOME to a writable folder`,
+        );
+    }
     log(
         `demo: wrote ${demo.files.length} files, ${demo.events} events (${demo.malformedLines} malformed lines, ${demo.duplicateEvents} re-delivered duplicates, ${demo.lateEvents} late arrivals) to ${logsDir} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );

@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { UserError } from '../util/errors.js';
+import { writeOutput } from '../util/output-file.js';
 import { exactRatio, shift, toPlainDecimal } from './decimal.js';
 
 /** The community list's provider names -> the OpenTelemetry gen_ai.system names events carry. */
@@ -135,5 +136,5 @@ export function writePriceCsv(path: string, rows: readonly PriceRow[], columns: 
         );
     }
     const lines = [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))];
-    writeFileSync(path, `${lines.join('\n')}\n`);
+    writeOutput(path, `${lines.join('\n')}\n`, 'choose another --out or fix the folder');
 }

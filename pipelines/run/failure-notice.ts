@@ -1,9 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deliverDigest } from '../../reports/digest/deliver-digest.js';
 import type { SlackClient } from '../../reports/digest/slack.js';
 import type { Config } from '../config/config.js';
 import type { DatabaseHandle } from '../db/connect.js';
+import { writeOutput } from '../util/output-file.js';
 
 /** A short notice to the alert channel (a payload file when there is no Slack token); delivered once per run. */
 export async function sendFailureNotice(
@@ -25,9 +25,8 @@ export async function sendFailureNotice(
     };
     if (!slack) {
         const dir = join(config.outputDir, 'alerts');
-        mkdirSync(dir, { recursive: true });
         const path = join(dir, `alert-${runId}.json`);
-        writeFileSync(path, `${JSON.stringify({ method: 'chat.postMessage', channel: message.channel, text, blocks: message.blocks }, null, 2)}\n`);
+        writeOutput(path, `${JSON.stringify({ method: 'chat.postMessage', channel: message.channel, text, blocks: message.blocks }, null, 2)}\n`);
         log(`run: failure notice written to ${path} (no SLACK_BOT_TOKEN)`);
         return path;
     }

@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Pool } from 'pg';
+import { writeOutput } from '../util/output-file.js';
 import { projectRoot } from '../util/project-root.js';
 import { CONTRACT_COLUMNS, LOADER_COLUMNS } from '../ingest/contract/raw-columns.js';
 import type { LoadedProject } from './transform.js';
@@ -93,9 +93,12 @@ export async function writeDocs(pool: Pool, loaded: LoadedProject, outDir: strin
             dag.upstream.get(m.id) ?? [],
         );
     }
-    mkdirSync(outDir, { recursive: true });
     const manifest = join(outDir, 'manifest.json');
-    writeFileSync(manifest, `${JSON.stringify({ generated_at: new Date().toISOString(), relations: docs }, null, 2)}\n`);
+    writeOutput(
+        manifest,
+        `${JSON.stringify({ generated_at: new Date().toISOString(), relations: docs }, null, 2)}\n`,
+        'choose another --out or outputDir, or fix the folder',
+    );
     const link = (id: string) => `<a href="#${esc(id)}">${esc(id)}</a>`;
     const section = (d: RelationDoc) => `
 <section id="${esc(d.id)}">
@@ -110,7 +113,7 @@ export async function writeDocs(pool: Pool, loaded: LoadedProject, outDir: strin
   </tbody></table>
 </section>`;
     const html = join(outDir, 'index.html');
-    writeFileSync(
+    writeOutput(
         html,
         `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tokenmart models</title>

@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Pool } from 'pg';
 import type { DB } from '../../pipelines/db/database.js';
+import { writeOutput } from '../../pipelines/util/output-file.js';
 import type { Period } from '../period.js';
-import { sectionContext } from '../sections/section.js';
+import { requireMarts, sectionContext } from '../sections/section.js';
 import { buildDigest } from './build-digest.js';
 import { deliverDigest, type DeliveryOutcome, type DigestFile, type DigestMessage } from './deliver-digest.js';
 import type { SlackClient } from './slack.js';
@@ -46,9 +47,9 @@ export async function teamTargets(pool: Pool, configured: Readonly<Record<string
 }
 
 export async function sendDigests(pool: Pool, db: Kysely<DB>, options: SendOptions): Promise<SentDigest[]> {
+    await requireMarts(db, 'digest');
     const out: SentDigest[] = [];
     const dir = join(options.outDir, 'digests');
-    mkdirSync(dir, { recursive: true });
     for (const target of options.targets) {
         const digest = await buildDigest(sectionContext(db, options.period, { team: target.team, now: options.now }));
         const { text, blocks } = digest;
@@ -64,7 +65,7 @@ export async function sendDigests(pool: Pool, db: Kysely<DB>, options: SendOptio
                 if (options.pdfPath && f.filename === basename(options.pdfPath))
                     return { filename: f.filename, title: f.title, bytes: f.data.length, path: options.pdfPath };
                 const savedAs = `${base}.${safe(f.filename)}`;
-                writeFileSync(savedAs, f.data);
+                writeOutput(savedAs, f.data);
                 return { filename: f.filename, title: f.title, bytes: f.data.length, saved_as: savedAs };
             });
             const payload = {
@@ -75,7 +76,7 @@ export async function sendDigests(pool: Pool, db: Kysely<DB>, options: SendOptio
                 metadata: { event_type: 'tokenmart_digest', event_payload: { digest_id: digestId } },
                 thread_files: threadFiles,
             };
-            writeFileSync(`${base}.json`, `${JSON.stringify(payload, null, 2)}\n`);
+            writeOutput(`${base}.json`, `${JSON.stringify(payload, null, 2)}\n`);
             options.log(`digest: dry run: ${digestId} -> ${base}.json`);
             out.push({ digestId, channel: target.channel, outcome: { status: 'dry_run', payloadPath: `${base}.json` } });
             continue;

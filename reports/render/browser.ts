@@ -38,20 +38,27 @@ export function chromiumPath(env: NodeJS.ProcessEnv = process.env, candidates: r
 
 /** Starts headless Chromium for one job and always closes it. */
 export async function usingBrowser<T>(fn: (browser: Browser) => Promise<T>): Promise<T> {
-    const browser = await puppeteer.launch({
-        executablePath: chromiumPath(),
-        headless: true,
-        // No sandbox as root in CI containers; no background traffic on a closed network.
-        args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-dev-shm-usage',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-        ],
-    });
+    const executablePath = chromiumPath();
+    const browser = await puppeteer
+        .launch({
+            executablePath,
+            headless: true,
+            // No sandbox as root in CI containers; no background traffic on a closed network.
+            args: [
+                '--no-sandbox',
+                '--disable-gpu',
+                '--disable-dev-shm-usage',
+                '--disable-background-networking',
+                '--disable-component-update',
+                '--disable-sync',
+                '--no-first-run',
+            ],
+        })
+        .catch((err: Error) => {
+            throw new UserError(
+                `report: ${executablePath} did not start (${err.message.split('\n')[0]}); check that it runs (\`${executablePath} --version\`), set PUPPETEER_EXECUTABLE_PATH to another Chrome/Chromium, or use --no-pdf`,
+            );
+        });
     try {
         return await fn(browser);
     } finally {
@@ -62,7 +69,12 @@ export async function usingBrowser<T>(fn: (browser: Browser) => Promise<T>): Pro
 export interface PdfOptions {
     readonly headerLeft: string;
     readonly headerRight: string;
+    /** How long the renderer may take (loading the page, then printing it). */
+    readonly timeoutMs?: number;
 }
+
+/** The default time a PDF may take: a two-page report prints in about 3 s. */
+export const PDF_TIMEOUT_MS = 120_000;
 
 /** HTML -> A4 PDF with a header (period, data as of) and page numbers. */
 export async function htmlToPdf(browser: Browser, html: string, options: PdfOptions): Promise<Buffer> {
@@ -71,7 +83,8 @@ export async function htmlToPdf(browser: Browser, html: string, options: PdfOpti
         // The document is self-contained: block any request so a stray URL can never hang the render.
         await page.setRequestInterception(true);
         page.on('request', (req) => (req.url().startsWith('data:') ? req.continue() : req.abort()));
-        await page.setContent(html, { waitUntil: 'load' });
+        const timeout = options.timeoutMs ?? PDF_TIMEOUT_MS;
+        await page.setContent(html, { waitUntil: 'load', timeout });
         const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
         const style =
             'font-family:"DejaVu Sans",Arial,sans-serif;font-size:8px;color:#52606d;width:100%;padding:0 14mm;display:flex;justify-content:space-between';
@@ -84,8 +97,16 @@ export async function htmlToPdf(browser: Browser, html: string, options: PdfOpti
                 footerTemplate: `<div style='${style}'><span>tokenmart · confidential</span><span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
                 margin: { top: '20mm', bottom: '16mm', left: '0', right: '0' },
                 preferCSSPageSize: false,
+                timeout,
             }),
         );
+    } catch (err) {
+        if ((err as Error).name === 'TimeoutError') {
+            throw new UserError(
+                `report: the PDF renderer did not finish within ${Math.round((options.timeoutMs ?? PDF_TIMEOUT_MS) / 1000)} s; raise report.pdfTimeoutSeconds in tokenmart.config.json, or write the HTML alone with --no-pdf`,
+            );
+        }
+        throw err;
     } finally {
         await page.close();
     }

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../pipelines/db/database.js';
 import type { DigestFile } from '../digest/deliver-digest.js';
+import { UserError } from '../../pipelines/util/errors.js';
 import { loadParts } from '../../pipelines/util/load-parts.js';
 import { addDays, type Period } from '../period.js';
 
@@ -69,4 +70,16 @@ export function isReportSection(value: unknown): value is ReportSection {
 /** Every section defined in reports/sections/, by id. */
 export function reportSections(): Promise<Map<string, ReportSection>> {
     return loadParts(new URL('.', import.meta.url), isReportSection, (s) => s.id);
+}
+
+/** Reports read the marts: before the first build there are none, which is one line, not a stack trace. */
+export async function requireMarts(db: Kysely<DB>, what: string): Promise<void> {
+    const { rows } = await sql<{ missing: string | null }>`
+        select string_agg(name, ', ') as missing
+        from unnest(array['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_team_cost', 'marts.mart_daily_quality']) as name
+        where to_regclass(name) is null`.execute(db);
+    if (rows[0].missing)
+        throw new UserError(
+            `${what}: the marts are not built in this database yet (${rows[0].missing} missing); run \`tokenmart build\` or \`tokenmart run\` first`,
+        );
 }

@@ -1,13 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Browser } from 'puppeteer';
 import type { DB } from '../../pipelines/db/database.js';
 import { type Week, weeklyPeriod } from '../period.js';
+import { writeOutput } from '../../pipelines/util/output-file.js';
 import { htmlToPdf } from '../render/browser.js';
 import { loadDataAsOf } from '../sections/data-notes.js';
 import { esc, fmtDate, timeLabel } from '../sections/html.js';
-import { type ReportSection, sectionContext } from '../sections/section.js';
+import { type ReportSection, requireMarts, sectionContext } from '../sections/section.js';
 import { weeklySections } from './weekly-sections.js';
 
 export interface WeeklyReport {
@@ -46,6 +46,7 @@ export async function renderWeeklyHtml(
     now: Date,
     sections?: readonly ReportSection[],
 ): Promise<{ html: string; figures: Record<string, string>; asOf: string }> {
+    await requireMarts(db, 'report');
     const ctx = sectionContext(db, weeklyPeriod(week), { now });
     const parts = [];
     for (const s of sections ?? (await weeklySections())) if (s.html) parts.push(await s.html(ctx));
@@ -65,20 +66,27 @@ ${parts.map((p) => p.html).join('\n')}
 }
 
 /** Reads the marts, draws the charts, writes weekly-YYYY-Www.html and (with a browser) .pdf. */
-export async function writeWeeklyReport(db: Kysely<DB>, week: Week, outDir: string, browser: Browser | undefined, now = new Date()): Promise<WeeklyReport> {
+export async function writeWeeklyReport(
+    db: Kysely<DB>,
+    week: Week,
+    outDir: string,
+    browser: Browser | undefined,
+    now = new Date(),
+    options: { readonly pdfTimeoutMs?: number } = {},
+): Promise<WeeklyReport> {
     const started = Date.now();
     const { html, figures, asOf } = await renderWeeklyHtml(db, week, now);
-    mkdirSync(outDir, { recursive: true });
     const base = join(outDir, `weekly-${week.label}`);
-    writeFileSync(`${base}.html`, html);
+    writeOutput(`${base}.html`, html);
     let pdfPath: string | undefined;
     if (browser) {
         const pdf = await htmlToPdf(browser, html, {
             headerLeft: `tokenmart · LLM spend · ${week.label} (${week.start} to ${week.end})`,
             headerRight: `data as of ${asOf}`,
+            timeoutMs: options.pdfTimeoutMs,
         });
         pdfPath = `${base}.pdf`;
-        writeFileSync(pdfPath, pdf);
+        writeOutput(pdfPath, pdf);
     }
     return { figures, htmlPath: `${base}.html`, pdfPath, seconds: (Date.now() - started) / 1000 };
 }

@@ -18,7 +18,9 @@ export function registerReport(program: Command): void {
             const out = flags.out ?? config.outputDir;
             const result = await usingDatabase(config, (h) => {
                 const db = h.db;
-                return flags.pdf ? usingBrowser((browser) => writeWeeklyReport(db, week, out, browser)) : writeWeeklyReport(db, week, out, undefined);
+                return flags.pdf
+                    ? usingBrowser((browser) => writeWeeklyReport(db, week, out, browser, new Date(), { pdfTimeoutMs: config.report.pdfTimeoutSeconds * 1000 }))
+                    : writeWeeklyReport(db, week, out, undefined);
             });
             log(
                 `report: week ${week.label}: spend ${result.figures.spend}, ${result.figures.requests} requests, ${result.figures.unpricedRequests} unpriced (${result.seconds.toFixed(1)} s)`,

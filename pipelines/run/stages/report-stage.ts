@@ -11,7 +11,9 @@ export const reportStage = defineStage({
     records: 'files written',
     async run(ctx) {
         const week = lastCompleteWeek(ctx.now);
-        const r = await usingBrowser((browser) => writeWeeklyReport(ctx.handle.db, week, ctx.config.outputDir, browser, ctx.now));
+        const r = await usingBrowser((browser) =>
+            writeWeeklyReport(ctx.handle.db, week, ctx.config.outputDir, browser, ctx.now, { pdfTimeoutMs: ctx.config.report.pdfTimeoutSeconds * 1000 }),
+        );
         ctx.artifacts.push(r.htmlPath, r.pdfPath!);
         ctx.shared.pdfPath = r.pdfPath;
         return { status: 'success', rows: 2, detail: `week ${week.label}: ${r.figures.spend}` };
