@@ -78,6 +78,7 @@ describe('extension points: a file and at most one line each (the README example
         const stages = await db().query('select stage, status, rows from ops.run_stages order by finished_at');
         expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual([
             'ingest:success',
+            'retention:skipped',
             'build:success',
             'test:success',
             'vacuum:success',

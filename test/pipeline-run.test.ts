@@ -57,7 +57,7 @@ describe('tokenmart run', () => {
         expect(readdirSync(join(out, 'digests')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
         expect(readdirSync(out).filter((f) => f.endsWith('.pdf'))).toEqual([`weekly-${reportWeek}.pdf`]);
         const stages = await a.query('select stage, status from ops.run_stages order by finished_at');
-        expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'build:success', 'test:success', 'report:success', 'notify:success']);
+        expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'retention:skipped', 'build:success', 'test:success', 'report:success', 'notify:success']);
     }, 180_000);
 
     it('an error-level data test failure sends no report and one failure notice', async () => {
@@ -88,6 +88,7 @@ describe('tokenmart run', () => {
             const stages = await t.query('select stage, status from ops.run_stages order by finished_at');
             expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual([
                 'ingest:success',
+                'retention:skipped',
                 'build:success',
                 'test:blocked',
                 'report:blocked',
@@ -158,7 +159,7 @@ describe('graceful stop', () => {
             const { dir, out } = fixture(t, 'stop');
             const config = { ...loadConfig({ env: { DATABASE_URL: t.url }, cwd: '/nonexistent' }), outputDir: out };
             let checks = 0;
-            const outcome = await runPipeline(t.handle, config, { kind: 'daily', source: dir, log: () => undefined, shouldStop: () => ++checks > 2 });
+            const outcome = await runPipeline(t.handle, config, { kind: 'daily', source: dir, log: () => undefined, shouldStop: () => ++checks > 3 });
             expect(outcome.status).toBe('failed');
             expect((outcome as { message: string }).message).toMatch(/stopped before stage test \(shutdown requested\)/);
             const [run] = await t.query('select status from ops.runs');

@@ -2,12 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
+import { registerForget } from './commands/forget.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerLint } from './commands/lint.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerTransform } from './commands/transform.js';
 import { registerPrices } from './commands/prices.js';
 import { registerReport } from './commands/report.js';
+import { registerRetention } from './commands/retention.js';
 import { registerDigest } from './commands/digest.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -32,6 +34,8 @@ registerReport(program);
 registerDigest(program);
 registerRun(program);
 registerStatus(program);
+registerForget(program);
+registerRetention(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.

@@ -73,6 +73,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
     const client = await pool.connect();
     try {
         const forgotten = await loadForgotten(client);
+        const notBefore = (await client.query<{ h: string }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h;
         for await (const file of source.list()) {
             options.progress?.fileStarted(file.uri, file.size);
             const live = (
@@ -112,6 +113,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 loadId,
                 spoolDir,
                 forgotten,
+                notBefore,
                 maxErrorRate: options.maxErrorRate,
                 replaceFileId,
                 onProgress: (rows, bytes) => options.progress?.rows(rows, bytes),

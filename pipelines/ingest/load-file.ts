@@ -46,6 +46,8 @@ export interface LoadOptions {
     /** Where quarantined lines are spooled during the load (a folder of the tokenmart home). */
     readonly spoolDir: string;
     readonly forgotten?: ForgottenSubjects;
+    /** The retention horizon (YYYY-MM-DD), if any. */
+    readonly notBefore?: string;
 }
 
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
@@ -93,7 +95,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
     let loaded = 0;
     let unknownVersion = 0;
     let forgotten = 0;
-    const ctx = lineContext(scrubber, options.forgotten);
+    const ctx = lineContext(scrubber, options.forgotten, options.notBefore);
     const days = new Set<string>(); // UTC days this file touches: a handful, whatever its size
     const quarantined = new QuarantineSpool(file.uri, options.spoolDir);
     await client.query('begin');

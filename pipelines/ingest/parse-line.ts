@@ -17,12 +17,14 @@ export type LineOutcome =
 export interface LineContext {
     readonly scrubber: PiiScrubber;
     readonly forgotten?: ForgottenSubjects;
+    /** The retention horizon (YYYY-MM-DD): an older event is not kept (see ops/retention.ts). */
+    readonly notBefore?: string;
     /** Dimension values cut to their bound. */
     cutValues: number;
 }
 
-export function lineContext(scrubber: PiiScrubber, forgotten?: ForgottenSubjects): LineContext {
-    return { scrubber, forgotten, cutValues: 0 };
+export function lineContext(scrubber: PiiScrubber, forgotten?: ForgottenSubjects, notBefore?: string): LineContext {
+    return { scrubber, forgotten, notBefore, cutValues: 0 };
 }
 
 const BOM = '\uFEFF';
@@ -122,6 +124,10 @@ export function parseLine(bytes: Buffer, ctx: LineContext): LineOutcome {
     if (!checked.ok) return { kind: 'bad', reason: checked.reason, text: quarantineText(scrubber, text, value) };
     const ev = checked.event;
     if (isForgotten(ctx.forgotten, ev)) return { kind: 'forgotten' };
+    if (ctx.notBefore && checked.eventAt.toISOString().slice(0, 10) < ctx.notBefore) {
+        const reason = `event of ${checked.eventAt.toISOString().slice(0, 10)} is before the retention horizon ${ctx.notBefore}: raw data that old is not kept (the marts keep that day)`;
+        return { kind: 'bad', reason, text: quarantineText(scrubber, text, value) };
+    }
     try {
         const plan = PLANS.get(Math.min(checked.version, LATEST_SCHEMA_VERSION))!;
         const eventAt = checked.eventAt.toISOString();

@@ -155,6 +155,27 @@ async function buildIncremental(
             [model.id, snapshot, hash],
         );
     if (fullRefresh || !exists || !state || state.inputs_hash !== hash) {
+        // Under retention, the days before the horizon have no raw rows left: rebuild from the
+        // horizon on and keep the older rows, rather than wipe history that cannot come back.
+        const horizon = exists ? (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h : undefined;
+        if (horizon) {
+            const steps = incrementalSteps(model, [{ start: horizon, end: '9999-12-31' }]);
+            onStatement(steps.statement);
+            const rows = await inTransaction(client, async () => {
+                const n = await steps.run(client);
+                await saveState();
+                return n;
+            });
+            return {
+                id: model.id,
+                materialized: 'incremental',
+                status: 'success',
+                mode: 'full',
+                rows,
+                ms: Date.now() - started,
+                days: `from ${horizon} (retention)`,
+            };
+        }
         const steps = tableSteps(model);
         onStatement(steps.statement);
         const rows = await inTransaction(client, async () => {
@@ -171,7 +192,12 @@ async function buildIncremental(
         ])
     ).rows.map((r) => r.d);
     if (!days.length) return { id: model.id, materialized: 'incremental', status: 'up_to_date', mode: 'incremental', rows: 0, ms: Date.now() - started };
-    const ranges = dayRanges(days, model.lookbackDays);
+    // Never rebuild a day before the retention horizon: its raw rows are gone, its mart rows stay.
+    const horizon = (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h;
+    const ranges = dayRanges(days, model.lookbackDays)
+        .map((r) => (horizon && r.start < horizon ? { ...r, start: horizon } : r))
+        .filter((r) => r.start < r.end);
+    if (!ranges.length) return { id: model.id, materialized: 'incremental', status: 'up_to_date', mode: 'incremental', rows: 0, ms: Date.now() - started };
     const steps = incrementalSteps(model, ranges);
     onStatement(steps.statement);
     const rows = await inTransaction(client, async () => {
@@ -190,10 +216,12 @@ async function buildIncremental(
 
 export function formatModelResult(r: ModelRunResult): string {
     const what =
-        r.status === 'success'
-            ? `${r.mode === 'incremental' ? `incremental ${r.days}` : r.mode}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`
-            : r.status === 'up_to_date'
-              ? 'up to date (no new raw rows)'
-              : (r.error ?? '');
+        r.status === 'success' && r.mode === 'full' && r.days
+            ? `full ${r.days}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`
+            : r.status === 'success'
+              ? `${r.mode === 'incremental' ? `incremental ${r.days}` : r.mode}${r.rows !== undefined ? `, ${r.rows} rows` : ''}`
+              : r.status === 'up_to_date'
+                ? 'up to date (no new raw rows)'
+                : (r.error ?? '');
     return `build: ${r.status.toUpperCase().padEnd(10)} ${r.id.padEnd(40)} ${what} [${(r.ms / 1000).toFixed(2)} s]`;
 }

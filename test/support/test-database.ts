@@ -63,11 +63,16 @@ export function useTestDatabase(label: string): () => TestDatabase {
     };
 }
 
-/** Count and hash of every row of the marts a run produces: equal fingerprints, equal marts. */
-export async function martFingerprint(t: TestDatabase): Promise<Record<string, string>> {
+/**
+ * Count and hash of every row of the marts a run produces: equal fingerprints, equal marts.
+ * `withoutLineage` leaves out where each request was read from (file id, line), for comparing
+ * databases loaded from different files.
+ */
+export async function martFingerprint(t: TestDatabase, options: { withoutLineage?: boolean } = {}): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
+    const row = options.withoutLineage ? "(to_jsonb(m) - 'source_file_id' - 'source_line_no')" : 'to_jsonb(m)';
     for (const rel of ['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_usage', 'marts.mart_daily_quality']) {
-        const [r] = await t.query(`select count(*)::text as n, md5(string_agg(to_jsonb(m)::text, '|' order by to_jsonb(m)::text)) as h from ${rel} as m`);
+        const [r] = await t.query(`select count(*)::text as n, md5(string_agg(${row}::text, '|' order by ${row}::text)) as h from ${rel} as m`);
         out[rel] = `${r.n}:${r.h}`;
     }
     return out;
