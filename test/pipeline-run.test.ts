@@ -57,7 +57,14 @@ describe('tokenmart run', () => {
         expect(readdirSync(join(out, 'digests')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
         expect(readdirSync(out).filter((f) => f.endsWith('.pdf'))).toEqual([`weekly-${reportWeek}.pdf`]);
         const stages = await a.query('select stage, status from ops.run_stages order by finished_at');
-        expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['ingest:success', 'retention:skipped', 'build:success', 'test:success', 'report:success', 'notify:success']);
+        expect(stages.map((s) => `${s.stage}:${s.status}`)).toEqual([
+            'ingest:success',
+            'retention:skipped',
+            'build:success',
+            'test:success',
+            'report:success',
+            'notify:success',
+        ]);
     }, 180_000);
 
     it('an error-level data test failure sends no report and one failure notice', async () => {

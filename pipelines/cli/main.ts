@@ -17,6 +17,9 @@ import { UserError } from '../util/errors.js';
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; the README says so once.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// A file-size limit (ulimit -f, a quota) must fail the write with EFBIG, which we report in one
+// line, not kill the process: Node ignores SIGXFSZ, but a loader hook (tsx) can restore the default.
+process.on('SIGXFSZ', () => {});
 
 const program = new Command('tokenmart')
     .description('LLM usage logs -> Postgres marts -> finance PDFs and Slack digests')

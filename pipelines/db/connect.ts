@@ -31,7 +31,11 @@ export function redactUrl(url: string): string {
 export async function openDatabase(config: Config, log?: (line: string) => void): Promise<DatabaseHandle> {
     const { url, embedded } = await resolveDatabaseUrl(config, log);
     const pool = new pg.Pool({ connectionString: url, max: 6, connectionTimeoutMillis: 10_000 });
-    pool.on('error', () => undefined); // an idle client dying is reported by the next query
+    // A connection that dies (a database restart) must not crash the process: the query that needed
+    // it fails with the reason. The pool's own listener covers idle clients only; this covers the
+    // ones checked out between queries (a build holds one for all its models).
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
         const client = await pool.connect();
         client.release();

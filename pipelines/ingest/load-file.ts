@@ -134,12 +134,13 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         let copyError: Error | undefined;
         copyDone.catch((err: Error) => (copyError = err)); // surfaced below, never as an unhandled rejection
         let input: Readable | undefined;
+        let lineNo = 0;
         try {
             input = await file.open();
             for await (const batch of readLineBatches(input, stats, MAX_LINE_BYTES)) {
                 let out = '';
                 for (let i = 0; i < batch.lines.length; i++) {
-                    const lineNo = batch.firstLineNo + i;
+                    lineNo = batch.firstLineNo + i;
                     const oversize = batch.oversize?.get(i);
                     if (oversize !== undefined) {
                         const reason = `line is longer than ${MAX_LINE_BYTES / 2 ** 20} MiB (${oversize} bytes); only its start is kept here`;
@@ -172,7 +173,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             const code = (err as { code?: string }).code ?? '';
             if (['ENOSPC', 'EFBIG', 'EDQUOT'].includes(code)) {
                 throw new FileRejected(
-                    `no room to spool quarantined lines in ${options.spoolDir} (${code}) after ${lines} lines; nothing of the file was loaded: free disk space (or set TOKENMART_HOME elsewhere) and rerun`,
+                    `no room to spool quarantined lines in ${options.spoolDir} (${code}) at line ${lineNo}; nothing of the file was loaded: free disk space (or set TOKENMART_HOME elsewhere) and rerun`,
                 );
             }
             const reason =

@@ -3,7 +3,7 @@ import { createSlackClient } from '../../reports/digest/slack.js';
 import type { Config } from '../config/config.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import { loadModels } from '../transform/transform.js';
-import { describeError } from '../util/errors.js';
+import { describeError, isConnectionLoss, UserError } from '../util/errors.js';
 import { sendFailureNotice } from './failure-notice.js';
 import { acquireRunLock } from './run-lock.js';
 import { pipelineStages as definedStages } from './stages.js';
@@ -106,8 +106,10 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
             );
         };
         const pipelineStages = options.stages ?? (await definedStages());
+        let current = 'start';
         try {
             for (const stage of pipelineStages) {
+                current = stage.name;
                 if (options.shouldStop?.())
                     throw new ShutdownRequested(`stopped before stage ${stage.name} (shutdown requested); the next run picks up from there`);
                 const started = Date.now();
@@ -128,6 +130,12 @@ export async function runPipeline(handle: DatabaseHandle, config: Config, option
                 if (outcome.status === 'failed') throw new StageFailed(`stage ${stage.name} failed: ${outcome.error}`);
             }
         } catch (err) {
+            if (isConnectionLoss(err)) {
+                // Nothing can be recorded: the next run marks this one abandoned and redoes the stage.
+                throw new UserError(
+                    `run ${runId} failed: lost the database connection during stage ${current} (${describeError(err)}); what that stage had not committed rolled back: rerun when the database is back`,
+                );
+            }
             if (!(err instanceof StageFailed)) throw err;
             const done = new Set(stages.map((s) => s.stage));
             for (const s of pipelineStages) if (!done.has(s.name)) await record({ stage: s.name, status: 'skipped', ms: 0, detail: 'an earlier stage failed' });

@@ -30,14 +30,15 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
     return startCli(args, env).done;
 }
 
-/** Resolves once the child's stderr matches (startup under load can take seconds). */
-export function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+/** Resolves once the child's stderr has matched `times` times (startup under load can take seconds). */
+export function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000, times = 1): Promise<void> {
+    const counting = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
     return new Promise((resolve, reject) => {
         let seen = '';
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr within ${timeoutMs} ms: ${seen}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} (x${times}) on stderr within ${timeoutMs} ms: ${seen}`)), timeoutMs);
         child.stderr!.on('data', (c) => {
             seen += c;
-            if (pattern.test(seen)) {
+            if ((seen.match(counting)?.length ?? 0) >= times) {
                 clearTimeout(timer);
                 resolve();
             }

@@ -68,9 +68,15 @@ export function useTestDatabase(label: string): () => TestDatabase {
  * `withoutLineage` leaves out where each request was read from (file id, line), for comparing
  * databases loaded from different files.
  */
-export async function martFingerprint(t: TestDatabase, options: { withoutLineage?: boolean } = {}): Promise<Record<string, string>> {
+export async function martFingerprint(
+    t: Pick<TestDatabase, 'query'>,
+    options: { withoutLineage?: boolean; lineageByUri?: boolean } = {},
+): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    const row = options.withoutLineage ? "(to_jsonb(m) - 'source_file_id' - 'source_line_no')" : 'to_jsonb(m)';
+    // File ids come from a sequence, which a killed load still advances: compare the file's URI instead.
+    const byUri =
+        "(to_jsonb(m) - 'source_file_id' || jsonb_build_object('source_uri', (select l.source_uri from ops.load_manifest as l where l.file_id = (to_jsonb(m) ->> 'source_file_id')::bigint)))";
+    const row = options.withoutLineage ? "(to_jsonb(m) - 'source_file_id' - 'source_line_no')" : options.lineageByUri ? byUri : 'to_jsonb(m)';
     for (const rel of ['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_usage', 'marts.mart_daily_quality']) {
         const [r] = await t.query(`select count(*)::text as n, md5(string_agg(${row}::text, '|' order by ${row}::text)) as h from ${rel} as m`);
         out[rel] = `${r.n}:${r.h}`;
