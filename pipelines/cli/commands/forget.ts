@@ -19,7 +19,7 @@ export function registerForget(program: Command): void {
                 .map(([table, n]) => `${n} ${table.replace('_', ' ')}`)
                 .join(', ');
             log(
-                `forget: ${r.kind} ${r.subjectHash.slice(0, 12)}…: ${r.dryRun ? 'would remove' : 'removed'} ${counts}; ${r.days.length} day(s) touched${r.dryRun ? '' : ', their marts rebuilt; recorded in ops.erasures (a hash, not the id): later loads skip this ' + r.kind}`,
+                `forget: ${r.kind} ${r.subjectHash.slice(0, 12)}…: ${r.dryRun ? 'would remove' : 'removed'} ${counts}; ${r.days.length} day(s) touched${r.dryRun ? '' : `, their marts rebuilt; recorded in ops.erasures (a hash, not the id): later loads skip this ${r.kind}`}`,
             );
             for (const seed of r.seedMentions) log(`forget: ${seed} still lists this ${r.kind}: remove the line and run \`tokenmart build\``);
         });
