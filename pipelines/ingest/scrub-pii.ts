@@ -70,10 +70,13 @@ const IPV4 = /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)/g;
 const IPV6 = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?:%[\w.-]+)?(?![\w:]|\.\d)/g;
 const CARD = /(?<![\w.])\d(?:[ ./-]?\d){12,18}(?![\w]|[./-]\d)/g;
 // A phone candidate: an optional + or 00, then 7 to 15 digits in groups (spaces, dots, dashes,
-// parentheses), not glued to a letter, digit or dash (an id like ord-84512367 is not a phone).
-const PHONE = /(?<![\w+.-])(?:\+|00)?\(?\d[\d ().-]{5,22}\d(?![\w]|[.-]\d)/g;
-// Shapes that are never phone numbers: dates and times, decimals, and dotted versions.
-const NOT_PHONE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?|\d+\.\d+|\d{1,3}(?:\.\d{1,3}){2,})$/;
+// parentheses), not glued to a letter, digit, dash or colon (an id like ord-84512367 is not a phone,
+// nor is the date and hour of "2026-11-23 10:00").
+const PHONE = /(?<![\w+.:-])(?:\+|00)?\(?\d[\d ().-]{5,22}\d(?![\w]|[.:-]\d)/g;
+// Shapes that are never phone numbers: decimals, and numbers dotted in two or three places (versions,
+// thousands). Four dots is how France writes a number (06.12.34.56.78). Dates and times need no
+// rule: they have too few digits for a national number.
+const NOT_PHONE = /^(?:\d+\.\d+|\d{1,3}(?:\.\d{1,3}){2,3})$/;
 
 function luhn(digits: string): boolean {
     let sum = 0;
@@ -202,9 +205,11 @@ export class PiiScrubber {
         let out = '';
         let last = 0;
         let checks = 0;
-        const check = valid && ((m: string) => ++checks <= MAX_CHECKS && valid(m));
+        // Past the bound, candidates are redacted unvalidated: a pathological value loses some text
+        // rather than leaking what follows the junk (fail closed).
+        const check = valid && ((m: string) => ++checks > MAX_CHECKS || valid(m));
         re.lastIndex = 0;
-        for (let m = re.exec(text); m && checks < MAX_CHECKS; m = re.exec(text)) {
+        for (let m = re.exec(text); m; m = re.exec(text)) {
             let hit: string | undefined = m[0];
             if (check && !check(hit)) hit = shorten ? validPrefix(hit, check) : undefined;
             if (hit === undefined) {

@@ -80,11 +80,30 @@ describe('PII scanning of free text', () => {
         expect(scrub('sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ').out).toBe('sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ');
     });
 
-    it('bounds the work a hostile value can cause, and still scans the rest', () => {
+    it('bounds the work a hostile value can cause, and fails closed past the bound', () => {
         const s = new PiiScrubber({ keepText: false, userIdHmacKey: undefined });
-        // 1,500 phone-shaped candidates: validated up to the bound, then left; other kinds still scanned.
-        const junk = '123 456 7890 '.repeat(500);
-        expect(s.scrubString(`${junk} mail jane@example.com`)).toMatch(/ mail \[redacted:email\]$/);
+        // 100 digit runs libphonenumber rejects (a bare 12 digits) use up the 64 validations; the phone
+        // number after them is still redacted, because past the bound every candidate is.
+        const junk = Array.from({ length: 100 }, (_, i) => String(100_000_000_000 + i)).join(' x ');
+        const out = s.scrubString(`${junk} call +33 1 23 45 67 89, mail jane@example.com`);
+        expect(out).toMatch(/ call \[redacted:phone\], mail \[redacted:email\]$/);
+        expect(out.startsWith('100000000000 x 100000000001 x ')).toBe(true); // the first ones were checked and kept
+        expect(s.counts.phone).toBe(100 - 64 + 1);
+    });
+
+    it('finds an IPv6 address whatever hex digits touch its colons', () => {
+        for (const ip of ['0:0:0:0:0:0:0:1', '9:9:9:9:9:9:9:9', '1A:A1:1A:A1:1A:A1:1A:A1', '1F:F1:1F:F1:1F:F1:1F:F1', '1a:a1:1a:a1:1a:a1:1a:a1', '1f:f1:1f:f1:1f:f1:1f:f1'])
+            expect(scrub(`peer ${ip} closed`).out, ip).toBe('peer [redacted:ip] closed');
+        expect(scrub('fe80::1%eth0 up').out).toBe('[redacted:ip] up');
+        expect(scrub('1G:G1:1G:G1:1G:G1:1G:G1').out).toBe('1G:G1:1G:G1:1G:G1:1G:G1');
+    });
+
+    it('keeps decimals and numbers dotted in two or three places, but not a French number dotted in four', () => {
+        expect(scrub('06.12.34.56.78').out).toBe('[redacted:phone]');
+        expect(scrub('1234567.891').out).toBe('1234567.891');
+        expect(scrub('12.345.678.901').out).toBe('12.345.678.901');
+        expect(scrub('+1 415 555 01').out).toBe('+1 415 555 01'); // too short for any plan
+        expect(scrub('+1 415 555 0134 5678 9012').out).toBe('+1 415 555 0134 5678 9012'.replace('+1 415 555 0134', '[redacted:phone]'));
     });
 
     it('scans nested values and object keys', () => {
