@@ -92,7 +92,14 @@ describe('PII scanning of free text', () => {
     });
 
     it('finds an IPv6 address whatever hex digits touch its colons', () => {
-        for (const ip of ['0:0:0:0:0:0:0:1', '9:9:9:9:9:9:9:9', '1A:A1:1A:A1:1A:A1:1A:A1', '1F:F1:1F:F1:1F:F1:1F:F1', '1a:a1:1a:a1:1a:a1:1a:a1', '1f:f1:1f:f1:1f:f1:1f:f1'])
+        for (const ip of [
+            '0:0:0:0:0:0:0:1',
+            '9:9:9:9:9:9:9:9',
+            '1A:A1:1A:A1:1A:A1:1A:A1',
+            '1F:F1:1F:F1:1F:F1:1F:F1',
+            '1a:a1:1a:a1:1a:a1:1a:a1',
+            '1f:f1:1f:f1:1f:f1:1f:f1',
+        ])
             expect(scrub(`peer ${ip} closed`).out, ip).toBe('peer [redacted:ip] closed');
         expect(scrub('fe80::1%eth0 up').out).toBe('[redacted:ip] up');
         expect(scrub('1G:G1:1G:G1:1G:G1:1G:G1').out).toBe('1G:G1:1G:G1:1G:G1:1G:G1');
