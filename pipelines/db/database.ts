@@ -256,6 +256,62 @@ export interface MartsFctRequests {
   user_segment: string | null;
 }
 
+export interface MartsMartBudgetStatus {
+  amount_usd: Numeric | null;
+  as_of_date: string | null;
+  budget_id: string | null;
+  budget_month: string | null;
+  burn_rate_usd: Numeric | null;
+  days_until_exhausted: Numeric | null;
+  forecast_high_80_usd: Numeric | null;
+  forecast_high_95_usd: Numeric | null;
+  forecast_low_80_usd: Numeric | null;
+  forecast_low_95_usd: Numeric | null;
+  forecast_usd: Numeric | null;
+  hard_pct: Numeric | null;
+  is_low_confidence: boolean | null;
+  mtd_requests: Numeric | null;
+  mtd_spend_usd: Numeric | null;
+  pct_used: Numeric | null;
+  projected_pct: Numeric | null;
+  scope_type: string | null;
+  scope_value: string | null;
+  slack_channel: string | null;
+  soft_pct: Numeric | null;
+  status: string | null;
+  unpriced_requests: Numeric | null;
+}
+
+export interface MartsMartCostAnomalies {
+  base_cache_hit_rate: Numeric | null;
+  base_error_share: Numeric | null;
+  base_requests: Numeric | null;
+  base_response_model: string | null;
+  base_retry_share: Numeric | null;
+  cache_hit_rate: Numeric | null;
+  direction: string | null;
+  error_share: Numeric | null;
+  expected_usd: Numeric | null;
+  feature: string | null;
+  has_history: boolean | null;
+  is_flagged: boolean | null;
+  model: string | null;
+  price_change_pct: Numeric | null;
+  primary_driver: string | null;
+  requests: Int8 | null;
+  requests_change_pct: Numeric | null;
+  response_model: string | null;
+  retry_share: Numeric | null;
+  scope_type: string | null;
+  score: Numeric | null;
+  series_key: string | null;
+  spend_usd: Numeric | null;
+  team: string | null;
+  tenant: string | null;
+  tokens_per_request_change_pct: Numeric | null;
+  usage_date: string | null;
+}
+
 export interface MartsMartDailyCost {
   cache_hit_requests: Int8 | null;
   cache_hit_savings_usd: Numeric | null;
@@ -309,6 +365,15 @@ export interface MartsMartDailyQuality {
   usage_date: string | null;
 }
 
+export interface MartsMartDailyScopeSpend {
+  requests: Int8 | null;
+  scope_type: string | null;
+  scope_value: string | null;
+  spend_usd: Numeric | null;
+  unpriced_requests: Int8 | null;
+  usage_date: string | null;
+}
+
 export interface MartsMartDailyTeamCost {
   cache_hit_savings_usd: Numeric | null;
   cache_read_savings_usd: Numeric | null;
@@ -344,6 +409,45 @@ export interface MartsMartDailyUsage {
   unique_sessions: Int8 | null;
   unique_users: Int8 | null;
   usage_date: string | null;
+}
+
+export interface MartsMartForecastBacktest {
+  abs_pct_error: Numeric | null;
+  actual_usd: Numeric | null;
+  as_of_date: string | null;
+  error_usd: Numeric | null;
+  forecast_high_80_usd: Numeric | null;
+  forecast_high_95_usd: Numeric | null;
+  forecast_low_80_usd: Numeric | null;
+  forecast_low_95_usd: Numeric | null;
+  forecast_month: string | null;
+  forecast_usd: Numeric | null;
+  horizon_days: number | null;
+  is_in_80: boolean | null;
+  is_in_95: boolean | null;
+  is_low_confidence: boolean | null;
+  scope_type: string | null;
+  scope_value: string | null;
+}
+
+export interface MartsMartSpendForecast {
+  as_of_date: string | null;
+  burn_rate_usd: Numeric | null;
+  forecast_high_80_usd: Numeric | null;
+  forecast_high_95_usd: Numeric | null;
+  forecast_low_80_usd: Numeric | null;
+  forecast_low_95_usd: Numeric | null;
+  forecast_usd: Numeric | null;
+  history_days: number | null;
+  is_low_confidence: boolean | null;
+  month_end: string | null;
+  month_start: string | null;
+  mtd_requests: Numeric | null;
+  mtd_spend_usd: Numeric | null;
+  mtd_unpriced_requests: Numeric | null;
+  remaining_days: Numeric | null;
+  scope_type: string | null;
+  scope_value: string | null;
 }
 
 export interface OpsDeliveries {
@@ -528,6 +632,22 @@ export interface RawEvents {
   user_satisfaction_score: number | null;
 }
 
+export interface SeedsAnomalySettings {
+  min_ratio: Numeric | null;
+  min_score: Numeric | null;
+  spend_floor_usd: Numeric | null;
+}
+
+export interface SeedsBudgets {
+  amount_usd: Numeric | null;
+  hard_pct: Numeric | null;
+  month: string | null;
+  scope_type: string | null;
+  scope_value: string | null;
+  slack_channel: string | null;
+  soft_pct: Numeric | null;
+}
+
 export interface SeedsFeatures {
   description: string | null;
   feature: string | null;
@@ -590,6 +710,23 @@ export interface SeedsUsers {
   segment: string | null;
   team: string | null;
   user_id: string | null;
+}
+
+export interface StagingStgAnomalySettings {
+  min_ratio: Numeric | null;
+  min_score: Numeric | null;
+  spend_floor_usd: Numeric | null;
+}
+
+export interface StagingStgBudgets {
+  amount_usd: Numeric | null;
+  budget_id: string | null;
+  budget_month: string | null;
+  hard_pct: Numeric | null;
+  scope_type: string | null;
+  scope_value: string | null;
+  slack_channel: string | null;
+  soft_pct: Numeric | null;
 }
 
 export interface StagingStgEvents {
@@ -686,10 +823,15 @@ export interface DB {
   "intermediate.int_requests_enriched": IntermediateIntRequestsEnriched;
   "intermediate.int_requests_priced": IntermediateIntRequestsPriced;
   "marts.fct_requests": MartsFctRequests;
+  "marts.mart_budget_status": MartsMartBudgetStatus;
+  "marts.mart_cost_anomalies": MartsMartCostAnomalies;
   "marts.mart_daily_cost": MartsMartDailyCost;
   "marts.mart_daily_quality": MartsMartDailyQuality;
+  "marts.mart_daily_scope_spend": MartsMartDailyScopeSpend;
   "marts.mart_daily_team_cost": MartsMartDailyTeamCost;
   "marts.mart_daily_usage": MartsMartDailyUsage;
+  "marts.mart_forecast_backtest": MartsMartForecastBacktest;
+  "marts.mart_spend_forecast": MartsMartSpendForecast;
   "ops.deliveries": OpsDeliveries;
   "ops.dirty_days": OpsDirtyDays;
   "ops.erasures": OpsErasures;
@@ -704,11 +846,15 @@ export interface DB {
   "ops.seed_state": OpsSeedState;
   "ops.test_results": OpsTestResults;
   "raw.events": RawEvents;
+  "seeds.anomaly_settings": SeedsAnomalySettings;
+  "seeds.budgets": SeedsBudgets;
   "seeds.features": SeedsFeatures;
   "seeds.model_prices": SeedsModelPrices;
   "seeds.model_prices_imported": SeedsModelPricesImported;
   "seeds.teams": SeedsTeams;
   "seeds.users": SeedsUsers;
+  "staging.stg_anomaly_settings": StagingStgAnomalySettings;
+  "staging.stg_budgets": StagingStgBudgets;
   "staging.stg_events": StagingStgEvents;
   "staging.stg_features": StagingStgFeatures;
   "staging.stg_model_prices": StagingStgModelPrices;

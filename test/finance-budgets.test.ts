@@ -1,0 +1,235 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../pipelines/ingest/ingest.js';
+import { localSource } from '../pipelines/ingest/sources/local-source.js';
+import { Random } from '../pipelines/demo/random.js';
+import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
+import { addDays } from '../reports/period.js';
+import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
+import { addPrices, copyModels } from './support/models-fixture.js';
+import { useTestDatabase } from './support/test-database.js';
+
+/**
+ * Budgets, forecasts and anomalies on series built to have known answers. Every request is
+ * gpt-4o input only, $2.50 per million tokens (seeds/model_prices.csv, 2024-08-06 row), so a
+ * day's spend is exact: $10.00 = 4,000,000 tokens. The data ends on 2026-11-20.
+ */
+const USD = 2.5 / 1e6;
+const tokensFor = (usd: number) => Math.round(usd / USD);
+const LAST = '2026-11-20';
+const SWITCH_DAY = '2026-11-12';
+
+let seq = 0;
+function spend(day: string, usd: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    seq++;
+    return event(seq, {
+        request_id: `f_${seq}`,
+        timestamp: `${day}T12:00:00Z`,
+        model: 'gpt-4o',
+        input_tokens: tokensFor(usd),
+        output_tokens: 0,
+        feature: `${overrides.team ?? 'x'}-feature`,
+        ...overrides,
+    });
+}
+
+function days(from: string, to: string): string[] {
+    const out: string[] = [];
+    for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
+    return out;
+}
+
+const isWeekend = (day: string) => [0, 6].includes(new Date(`${day}T00:00:00Z`).getUTCDay());
+
+function corpus(): Record<string, unknown>[] {
+    const events: Record<string, unknown>[] = [];
+    // weekly: $10 on weekdays, $2 on weekends, exactly.
+    for (const d of days('2026-09-01', LAST)) events.push(spend(d, isWeekend(d) ? 2 : 10, { team: 'weekly' }));
+    // runway: $10 every day.
+    for (const d of days('2026-09-01', LAST)) events.push(spend(d, 10, { team: 'runway' }));
+    // edge: the thresholds to the cent.
+    for (const [d, usd] of [
+        ['2026-10-01', 79.99],
+        ['2026-10-02', 0.01],
+        ['2026-10-03', 19.99],
+        ['2026-10-04', 0.01],
+    ] as const)
+        events.push(spend(d, usd, { team: 'edge' }));
+    // noisy: $20 weekdays, $8 weekends, times (1 + 0.1 z), z standard normal (Box-Muller, seed 7), a year.
+    const rng = new Random(7);
+    for (const d of days('2025-11-01', '2026-10-31')) {
+        const z = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+        events.push(spend(d, Math.max(0.01, (isWeekend(d) ? 8 : 20) * (1 + 0.1 * z)), { team: 'noisy' }));
+    }
+    // anomaly series, $10 a day from 2026-10-01, each with one change on SWITCH_DAY.
+    for (const d of days('2026-10-01', LAST)) {
+        const on = d === SWITCH_DAY;
+        const a = { team: 'anomaly' };
+        events.push(spend(d, 10, { ...a, feature: 'steady' }));
+        events.push(spend(d, on ? 60 : 10, { ...a, feature: 'spike' }));
+        for (let k = 0; k < (on ? 10 : 1); k++) events.push(spend(d, 10, { ...a, feature: 'requests-x10' }));
+        events.push(spend(d, on ? 50 : 10, { ...a, feature: 'tokens-x5' }));
+        events.push(spend(d, 10, { ...a, feature: 'price-change', model: 'tm-priced' }));
+        events.push(spend(d, on ? 30 : 10, { ...a, feature: 'model-switch', response_model: on ? 'gpt-4o-2024-11-20' : 'gpt-4o-2024-08-06' }));
+    }
+    return events;
+}
+
+describe('budgets, forecasts and anomalies', () => {
+    const db = useTestDatabase('finance_budgets');
+    const q = (text: string) => db().query(text);
+
+    beforeAll(async () => {
+        const models = copyModels('finance');
+        writeFileSync(
+            join(models, 'seeds', 'budgets.csv'),
+            [
+                'scope_type,scope_value,month,amount_usd,soft_pct,hard_pct,slack_channel',
+                'team,edge,2026-10,100.00,,,',
+                'team,runway,*,300.00,80,100,#runway',
+                'team,weekly,*,1000.00,80,100,',
+                'team,noisy,*,1000.00,80,100,',
+            ].join('\n'),
+        );
+        // tm-priced: $2.50 per million input tokens, $7.50 from SWITCH_DAY (a price rise the drivers must name).
+        addPrices(models, [
+            'openai,tm-priced,2024-01-01T00:00:00Z,2.50,10.00,,,,,,,,,,,,,,test',
+            `openai,tm-priced,${SWITCH_DAY}T00:00:00Z,7.50,10.00,,,,,,,,,,,,,,test`,
+        ]);
+        const dir = tempDir('finance-logs');
+        writeLog(dir, 'finance.jsonl', jsonl(corpus()));
+        await ingest(db().handle.pool, localSource(dir), { maxErrorRate: 0, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined });
+        const built = await seedBuildTest(db().handle.pool, await loadModels(models), { log: () => undefined });
+        expect(built.build.ok).toBe(true);
+    }, 120_000);
+
+    it('% used and status at each threshold, to the cent: 79.99% is not soft, 80.00% is; 99.99% is not hard, 100.00% is', async () => {
+        const rows = await q(
+            "select as_of_date::text as day, mtd_spend_usd::text as mtd, pct_used::text as pct, status from marts.mart_budget_status where budget_id = 'team:edge:2026-10' and as_of_date <= '2026-10-04' order by 1",
+        );
+        expect(rows).toEqual([
+            { day: '2026-10-01', mtd: '79.99000000', pct: '79.99', status: 'projected_over' },
+            { day: '2026-10-02', mtd: '80.00000000', pct: '80.00', status: 'soft' },
+            { day: '2026-10-03', mtd: '99.99000000', pct: '99.99', status: 'soft' },
+            { day: '2026-10-04', mtd: '100.00000000', pct: '100.00', status: 'hard' },
+        ]);
+    });
+
+    it('projected over, days until exhausted, and a forecast exactly at the budget that is still ok', async () => {
+        const rows = await q(
+            "select as_of_date::text as day, pct_used::text as pct, forecast_usd::text as forecast, projected_pct::text as projected, days_until_exhausted::text as left, status from marts.mart_budget_status where budget_id = 'team:runway:*' and as_of_date in ('2026-10-10', '2026-10-24', '2026-11-05') order by 1",
+        );
+        expect(rows).toEqual([
+            // $10 a day: Oct 10 = $100 of $300 (33.33%); 31 days x $10 = $310 = 103.33%; ($300 - $100) / $10 = 20 days.
+            { day: '2026-10-10', pct: '33.33', forecast: '310.00', projected: '103.33', left: '20.0', status: 'projected_over' },
+            // Oct 24: $240 = 80% exactly.
+            { day: '2026-10-24', pct: '80.00', forecast: '310.00', projected: '103.33', left: '6.0', status: 'soft' },
+            // November has 30 days: $300 = 100% projected, not above the hard threshold.
+            { day: '2026-11-05', pct: '16.67', forecast: '300.00', projected: '100.00', left: '25.0', status: 'ok' },
+        ]);
+    });
+
+    it('a series with an exact weekly pattern: the month-end forecast is the true total, inside its interval', async () => {
+        // November 2026: 21 weekdays x $10 + 9 weekend days (Sat 7, 14, 21, 28; Sun 1, 8, 15, 22, 29) x $2 = $228.00.
+        const [row] = await q(
+            "select forecast_usd::text as f, forecast_low_80_usd <= 228 and forecast_high_80_usd >= 228 as inside, is_low_confidence from marts.mart_spend_forecast where scope_value = 'weekly' and as_of_date = '2026-11-20'",
+        );
+        expect(row).toEqual({ f: '228.00', inside: true, is_low_confidence: false });
+        // A flat daily mean would have said 30 x (mean of the last 28 days) = 30 x $7.7143 = $231.43: the weekday pattern matters.
+    });
+
+    it('under 14 days of history the forecast is marked low-confidence, with a wider interval', async () => {
+        const rows = await q(
+            "select history_days, is_low_confidence from marts.mart_spend_forecast where scope_value = 'weekly' and as_of_date in ('2026-09-13', '2026-09-14') order by 1",
+        );
+        expect(rows).toEqual([
+            { history_days: 13, is_low_confidence: true },
+            { history_days: 14, is_low_confidence: false },
+        ]);
+    });
+
+    it('the backtest on a noisy series covers near the nominal level', async () => {
+        const [r] = await q(
+            "select count(*)::int as n, count(distinct forecast_month)::int as months, round(avg(is_in_80::int), 3)::text as c80, round(avg(is_in_95::int), 3)::text as c95, round(avg(abs_pct_error), 2)::text as mape from marts.mart_forecast_backtest where scope_value = 'noisy' and not is_low_confidence",
+        );
+        process.stderr.write(
+            `forecast backtest (noisy series, 10% daily noise): ${r.n} forecasts over ${r.months} months, coverage 80%: ${r.c80}, 95%: ${r.c95}, MAPE ${r.mape}%\n`,
+        );
+        expect(r.months).toBe(12);
+        // 12 months of as-of days are strongly correlated within a month: a loose band around the nominal level.
+        expect(Number(r.c80)).toBeGreaterThan(0.65);
+        expect(Number(r.c80)).toBeLessThan(0.95);
+        expect(Number(r.c95)).toBeGreaterThan(0.85);
+        expect(Number(r.mape)).toBeLessThan(5);
+    });
+
+    it('a spike is flagged on its day only; a steady series flags nothing', async () => {
+        const flagged = await q(
+            "select feature, usage_date::text as day, score::text as score from marts.mart_cost_anomalies where is_flagged and feature in ('steady', 'spike') order by 1, 2",
+        );
+        // Spike day: expected $10 (median of four $10 days), MAD 0 -> scale = max(0, 10% of 10, 0.01) = $1; score = (60 - 10) / 1 = 50.
+        expect(flagged).toEqual([{ feature: 'spike', day: SWITCH_DAY, score: '50.00' }]);
+        const [after] = await q("select score::text as score, is_flagged from marts.mart_cost_anomalies where feature = 'spike' and usage_date = '2026-11-19'");
+        // A week later the same weekday's baseline holds the spike once: the median stays $10, the score 0.
+        expect(after).toEqual({ score: '0.00', is_flagged: false });
+    });
+
+    it('the drivers name the injected cause: requests x10, tokens per request x5, a price change, a response model switch', async () => {
+        const rows = await q(
+            `select feature, is_flagged, primary_driver, requests_change_pct::text as requests, tokens_per_request_change_pct::text as tpr,
+                    price_change_pct::text as price, response_model, base_response_model
+             from marts.mart_cost_anomalies where scope_type = 'feature_model' and usage_date = '${SWITCH_DAY}'
+               and feature in ('requests-x10', 'tokens-x5', 'price-change', 'model-switch') order by 1`,
+        );
+        expect(rows).toEqual([
+            {
+                feature: 'model-switch',
+                is_flagged: true,
+                primary_driver: 'response_model',
+                requests: '0.0',
+                tpr: '200.0',
+                price: '0.0',
+                response_model: 'gpt-4o-2024-11-20',
+                base_response_model: 'gpt-4o-2024-08-06',
+            },
+            {
+                feature: 'price-change',
+                is_flagged: true,
+                primary_driver: 'price',
+                requests: '0.0',
+                tpr: '0.0',
+                price: '200.0',
+                response_model: 'tm-priced',
+                base_response_model: 'tm-priced',
+            },
+            {
+                feature: 'requests-x10',
+                is_flagged: true,
+                primary_driver: 'requests',
+                requests: '900.0',
+                tpr: '0.0',
+                price: '0.0',
+                response_model: 'gpt-4o',
+                base_response_model: 'gpt-4o',
+            },
+            {
+                feature: 'tokens-x5',
+                is_flagged: true,
+                primary_driver: 'tokens_per_request',
+                requests: '0.0',
+                tpr: '400.0',
+                price: '0.0',
+                response_model: 'gpt-4o',
+                base_response_model: 'gpt-4o',
+            },
+        ]);
+    });
+
+    it('the all-spend series adds up to the daily cost mart, to the cent', async () => {
+        const [r] = await q(
+            "select (select sum(spend_usd) from marts.mart_daily_scope_spend where scope_type = 'all')::text as scoped, (select sum(cost_usd) from marts.mart_daily_cost)::text as mart",
+        );
+        expect(r.scoped).toBe(r.mart);
+    });
+});
