@@ -81,6 +81,7 @@ describe('extension points: a file and at most one line each (the README example
             'retention:skipped',
             'build:success',
             'test:success',
+            'alerts:success',
             'vacuum:success',
             'report:success',
             'notify:success',

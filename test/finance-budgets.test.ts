@@ -2,11 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
+import { sendAlerts } from '../reports/alerts/send-alerts.js';
+import { createSlackClient } from '../reports/digest/slack.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import { Random } from '../pipelines/demo/random.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
 import { addDays } from '../reports/period.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
+import { FakeSlack } from './support/fake-slack.js';
 import { addPrices, copyModels } from './support/models-fixture.js';
 import { useTestDatabase } from './support/test-database.js';
 
@@ -48,6 +51,8 @@ function corpus(): Record<string, unknown>[] {
     for (const d of days('2026-09-01', LAST)) events.push(spend(d, isWeekend(d) ? 2 : 10, { team: 'weekly' }));
     // runway: $10 every day.
     for (const d of days('2026-09-01', LAST)) events.push(spend(d, 10, { team: 'runway' }));
+    // flicker: $10 a day, but $0 on Oct 6 and $30 on Oct 7 (its forecast against $305 goes over, back under, over again).
+    for (const d of days('2026-09-01', LAST)) events.push(spend(d, d === '2026-10-06' ? 0.01 : d === '2026-10-07' ? 30 : 10, { team: 'flicker' }));
     // edge: the thresholds to the cent.
     for (const [d, usd] of [
         ['2026-10-01', 79.99],
@@ -87,9 +92,10 @@ describe('budgets, forecasts and anomalies', () => {
             [
                 'scope_type,scope_value,month,amount_usd,soft_pct,hard_pct,slack_channel',
                 'team,edge,2026-10,100.00,,,',
-                'team,runway,*,300.00,80,100,#runway',
+                'team,runway,*,300.00,80,100,#platform-llm-spend',
                 'team,weekly,*,1000.00,80,100,',
                 'team,noisy,*,1000.00,80,100,',
+                'team,flicker,2026-10,305.00,,,',
             ].join('\n'),
         );
         // tm-priced: $2.50 per million input tokens, $7.50 from SWITCH_DAY (a price rise the drivers must name).
@@ -231,5 +237,77 @@ describe('budgets, forecasts and anomalies', () => {
             "select (select sum(spend_usd) from marts.mart_daily_scope_spend where scope_type = 'all')::text as scoped, (select sum(cost_usd) from marts.mart_daily_cost)::text as mart",
         );
         expect(r.scoped).toBe(r.mart);
+    });
+
+    it('alerts: each condition once across reruns; soft after projected-over alerts again, hard after soft; a cleared condition that returns does not', async () => {
+        const slack = new FakeSlack();
+        await slack.start();
+        try {
+            const client = createSlackClient(slack.token, slack.url);
+            const out = tempDir('finance-alerts');
+            const run = async (day: string) =>
+                (await sendAlerts(db().handle.pool, db().handle.db, { day, alertChannel: '#data-alerts', client, outDir: out, log: () => undefined }))
+                    .filter(
+                        (a) =>
+                            a.alert.id.startsWith('budget:team:runway') ||
+                            a.alert.id.startsWith('budget:team:flicker') ||
+                            a.alert.id.startsWith('budget:team:edge'),
+                    )
+                    .map((a) => `${a.alert.tier} ${a.alert.id} ${a.status}`);
+            const posted = () => slack.messages.filter((m) => /budget/.test(m.text)).map((m) => `${m.channel} ${m.text.split(':')[2]?.trim()}`);
+
+            expect(await run('2026-10-05')).toEqual([
+                'P1 budget:team:edge:2026-10:2026-10:hard delivered',
+                'P2 budget:team:flicker:2026-10:2026-10:projected_over delivered',
+                'P2 budget:team:runway:*:2026-10:projected_over delivered',
+            ]);
+            // The same day again, and the next day with the same states: nothing new.
+            expect(await run('2026-10-05')).toEqual([
+                'P1 budget:team:edge:2026-10:2026-10:hard already_delivered',
+                'P2 budget:team:flicker:2026-10:2026-10:projected_over already_delivered',
+                'P2 budget:team:runway:*:2026-10:projected_over already_delivered',
+            ]);
+            // flicker clears on Oct 6 (forecast $292.52 of $305) and is over again on Oct 7 ($327.52): no second alert.
+            expect((await run('2026-10-06')).filter((l) => l.includes('flicker'))).toEqual([]);
+            expect((await run('2026-10-07')).filter((l) => l.includes('flicker'))).toEqual([
+                'P2 budget:team:flicker:2026-10:2026-10:projected_over already_delivered',
+            ]);
+            // runway passes its soft threshold on Oct 24: a worse state, a new alert.
+            expect((await run('2026-10-24')).filter((l) => l.includes('runway'))).toEqual(['P2 budget:team:runway:*:2026-10:soft delivered']);
+            // Back to a day when it was only projected over: superseded by the soft alert already sent.
+            expect((await run('2026-10-10')).filter((l) => l.includes('runway'))).toEqual(['P2 budget:team:runway:*:2026-10:projected_over superseded']);
+            // Channels as Slack names them (IDs): the alert channel, and the runway budget's own.
+            expect(posted()).toEqual([
+                'C0ALERT *P1 budget exceeded*',
+                'C0ALERT *P2 budget projected over*',
+                'C0PLATFORM *P2 budget projected over*',
+                'C0ALERT *P2 budget soft threshold*', // flicker on Oct 24: $250.01 of $305 = 82.0%
+                'C0PLATFORM *P2 budget soft threshold*',
+            ]);
+            const soft = slack.messages.find((m) => m.text.includes('soft threshold') && m.text.includes('runway'))!.text;
+            // $240 of $300 = 80%; forecast $310; ($300 - $240) / $10 a day = 6 days.
+            expect(soft).toContain(
+                "team runway spent $240.00 of $300.00 (80.0%) in 2026-10 through 2026-10-24, past 80.0%; at the last 7 days' rate the budget is used up in 6.0 days; month-end forecast $310.00",
+            );
+        } finally {
+            await slack.stop();
+        }
+    });
+
+    it('an anomaly alert names its driver, once', async () => {
+        const out = tempDir('finance-anomaly-alerts');
+        const run = () =>
+            sendAlerts(db().handle.pool, db().handle.db, {
+                day: SWITCH_DAY,
+                alertChannel: '#data-alerts',
+                client: undefined,
+                outDir: out,
+                log: () => undefined,
+            });
+        const spike = (await run()).find((a) => a.alert.id === `anomaly:feature_model:anomaly / spike / gpt-4o:${SWITCH_DAY}`)!;
+        expect(spike.alert.tier).toBe('P3');
+        expect(spike.alert.text).toContain(`spent $60.00 against $10.00 expected (score 50.00)`);
+        const retries = (await run()).find((a) => a.alert.id.includes('requests-x10'))!;
+        expect(retries.alert.text).toContain('Driver: requests +900.0% (10 vs 1.00 a day)');
     });
 });

@@ -62,6 +62,7 @@ describe('tokenmart run', () => {
             'retention:skipped',
             'build:success',
             'test:success',
+            'alerts:success',
             'report:success',
             'notify:success',
         ]);
@@ -98,6 +99,7 @@ describe('tokenmart run', () => {
                 'retention:skipped',
                 'build:success',
                 'test:blocked',
+                'alerts:blocked',
                 'report:blocked',
                 'notify:blocked',
             ]);

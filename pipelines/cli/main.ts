@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerAlerts } from './commands/alerts.js';
 import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerForget } from './commands/forget.js';
@@ -34,6 +35,7 @@ registerTransform(program);
 registerLint(program);
 registerPrices(program);
 registerReport(program);
+registerAlerts(program);
 registerDigest(program);
 registerRun(program);
 registerStatus(program);
