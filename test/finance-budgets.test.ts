@@ -1,9 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
 import { sendAlerts } from '../reports/alerts/send-alerts.js';
+import { sendDigests } from '../reports/digest/send-digests.js';
 import { createSlackClient } from '../reports/digest/slack.js';
+import { dailyPeriod, parseIsoWeek } from '../reports/period.js';
+import { usingBrowser } from '../reports/render/browser.js';
+import { writeWeeklyReport } from '../reports/weekly/weekly-report.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import { Random } from '../pipelines/demo/random.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
@@ -310,4 +315,56 @@ describe('budgets, forecasts and anomalies', () => {
         const retries = (await run()).find((a) => a.alert.id.includes('requests-x10'))!;
         expect(retries.alert.text).toContain('Driver: requests +900.0% (10 vs 1.00 a day)');
     });
+
+    it('page 1 of the weekly PDF shows each budget with its forecast and interval, the forecast chart and the measured backtest; the anomalies have a section', async () => {
+        const out = tempDir('finance-pdf');
+        const report = await usingBrowser((browser) => writeWeeklyReport(db().handle.db, parseIsoWeek('2026-W47'), out, browser));
+        const page1 = execFileSync('pdftotext', ['-layout', '-f', '1', '-l', '1', report.pdfPath!, '-'], { encoding: 'utf8' });
+        expect(page1).toContain('Budgets and month-end forecast (data to 20 Nov 2026)');
+        // runway on Nov 20: $200 of $300 = 66.67%; November 30 x $10 = $300 forecast, exactly the budget: ok.
+        expect(page1).toMatch(/team runway\s+\$300\.00\s+\$200\.00\s+66\.67%\s+\$300\.00 \(80%: \$300\.00–\$300\.00\)\s+100\.00%\s+10\.0\s+ok/);
+        expect(page1.replace(/\s+/g, ' ')).toMatch(
+            /All spend, 2026-11: \$[\d,.]+ to 20 Nov 2026, forecast \$[\d,.]+ at month end \(80% interval \$[\d,.]+–\$[\d,.]+, 95% \$[\d,.]+–\$[\d,.]+\)/,
+        );
+        expect(page1.replace(/\s+/g, ' ')).toMatch(/Measured on \d+ past forecasts of all spend over 12 complete month\(s\)/);
+        expect(page1).toContain('Spend this month (USD)'); // the forecast chart's axis
+        expect(execFileSync('pdftotext', ['-layout', report.pdfPath!, '-'], { encoding: 'utf8' })).toContain('Cost anomalies');
+        // The week of the injected spike lists it with its driver.
+        const w46 = await writeWeeklyReport(db().handle.db, parseIsoWeek('2026-W46'), out, undefined);
+        const html = readFileSync(w46.htmlPath, 'utf8');
+        expect(html).toContain('<td>anomaly / spike / gpt-4o</td><td class="n">$60.00</td><td class="n">$10.00</td><td class="n">50.00</td>');
+        expect(html).toContain(
+            '<td>anomaly / requests-x10 / gpt-4o</td><td class="n">$100.00</td><td class="n">$10.00</td><td class="n">90.00</td><td>requests +900.0% (10 vs 1.00 a day)</td>',
+        );
+    }, 120_000);
+
+    it("the daily digest names the budgets that need attention and the day's anomalies; a team digest shows its budget", async () => {
+        const digestText = async (day: string, team?: string) => {
+            const [sent] = await sendDigests(db().handle.pool, db().handle.db, {
+                period: dailyPeriod(day),
+                targets: [{ channel: '#x', team }],
+                client: undefined,
+                outDir: tempDir('finance-digest'),
+                log: () => undefined,
+            });
+            const payload = JSON.parse(readFileSync((sent.outcome as { payloadPath: string }).payloadPath, 'utf8')) as {
+                blocks: { text?: { text: string } }[];
+            };
+            return payload.blocks.map((b) => b.text?.text ?? '').join('\n');
+        };
+        const oct24 = await digestText('2026-10-24');
+        expect(oct24).toContain('*Budgets, 2026-10* (data to 2026-10-24)');
+        // edge's forecast: Oct 25-31 has one of each weekday; their means over Oct 1-24 are Thu 79.99/4,
+        // Fri 0.01/4, Sat 19.99/4, Sun 0.01/3, Mon-Wed 0: $25.0008 more = $125.00.
+        expect(oct24).toContain('• team edge: over (hard), $100.00 of $100.00 (100.00%), forecast $125.00 (125.00%)');
+        // flicker: $10 x 22 days + $0.01 + $30 = $250.01 of $305 = 81.97%; runway: $240 of $300 = 80%, forecast 31 x $10.
+        expect(oct24).toMatch(/• team flicker: soft threshold, \$250\.01 of \$305\.00 \(81\.97%\)/);
+        expect(oct24).toContain('• team runway: soft threshold, $240.00 of $300.00 (80.00%), forecast $310.00 (103.33%)');
+        expect(oct24).not.toContain('team weekly'); // ok budgets are not news
+        // A team's digest shows its budget whatever its state.
+        expect(await digestText('2026-11-05', 'runway')).toContain('• team runway: ok, $50.00 of $300.00 (16.67%), forecast $300.00 (100.00%)');
+        const switchDay = await digestText(SWITCH_DAY);
+        expect(switchDay).toContain('*Cost anomalies*');
+        expect(switchDay).toContain('• anomaly / requests-x10 / gpt-4o: $100.00 vs $10.00 expected; requests +900.0% (10 vs 1.00 a day)');
+    }, 60_000);
 });

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FEATURES, TENANTS, type FeatureSpec, type ModelChoice } from './demo-catalog.js';
+import { addDays, lastCompleteWeek } from '../../reports/period.js';
 import { Random } from './random.js';
 
 export interface DemoOptions {
@@ -84,7 +85,10 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
     const startMs = endMs - (options.days - 1) * DAY_MS;
     const v2FromMs = startMs + Math.floor(options.days / 2) * DAY_MS;
     const abStartMs = endMs - 30 * DAY_MS;
-    const spikeDays = new Set([endMs - 10 * DAY_MS, endMs - 9 * DAY_MS].map(isoDate));
+    // The runaway retry loop: Wednesday and Thursday of the last complete week before the day after
+    // endDate, so the weekly report and digest of the demo's run both cover it.
+    const spikeWeek = lastCompleteWeek(new Date(endMs + DAY_MS));
+    const spikeDays = new Set([addDays(spikeWeek.start, 2), addDays(spikeWeek.start, 3)]);
     const lateBacklog: string[] = [];
     const recentForDupes: string[] = [];
     let seq = 0;

@@ -10,6 +10,8 @@ import { retireFilesUnder } from '../ingest/retire-files.js';
 import { runPipeline } from '../run/run-pipeline.js';
 import { loadProject } from '../transform/project.js';
 import { UserError } from '../util/errors.js';
+import { stageDefinitions } from '../run/stages/stage.js';
+import { writeDemoBudgets } from './demo-budgets.js';
 import { generateDemoLogs } from './generate-demo-logs.js';
 
 export interface DemoOptions {
@@ -60,6 +62,12 @@ export async function runDemo(handle: DatabaseHandle, config: Config, options: D
     // The demo never posts to Slack, whatever the environment holds: payloads go to files.
     // Regenerated demo files replace their earlier versions instead of failing as "changed".
     const demoConfig: Config = { ...config, slack: { ...config.slack, token: undefined }, ingest: { ...config.ingest, onChangedFile: 'replace' } };
+    // First load and build, so the demo's budgets can be set against its own month (demo-budgets.ts).
+    const defined = await stageDefinitions();
+    const loaded = await runPipeline(handle, demoConfig, { kind: 'daily', source: logsDir, log, stages: ['ingest', 'build'].map((n) => defined.get(n)!) });
+    if (loaded.status === 'skipped' || loaded.status === 'failed') throw new UserError(`demo: ${loaded.message}`);
+    process.env.TOKENMART_MODELS_DIR = await writeDemoBudgets(handle.db, join(options.home, 'demo'), options.endDate);
+    log(`demo: budgets for ${options.endDate.slice(0, 7)} set in ${process.env.TOKENMART_MODELS_DIR}/seeds/budgets.csv (one soft, one projected over, two ok)`);
     const outcome = await runPipeline(handle, demoConfig, { kind: 'weekly', source: logsDir, log });
     if (outcome.status === 'skipped' || outcome.status === 'failed') throw new UserError(`demo: ${outcome.message}`);
     const daily = await sendDigests(handle.pool, handle.db, {

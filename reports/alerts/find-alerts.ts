@@ -77,8 +77,8 @@ type AnomalyRow = Selectable<MartsMartCostAnomalies>;
 const signed = (v: string | null) => (v === null ? 'n/a' : `${Number(v) > 0 ? '+' : ''}${v}%`);
 const share = (v: string | null) => (v === null ? 'n/a' : `${(Number(v) * 100).toFixed(0)}%`);
 
-/** The figures that show the driver, in words. */
-export function describeDriver(a: AnomalyRow): string {
+/** The figures that show the driver, in words; `write` is how names from data are written (mrkdwn by default). */
+export function describeDriver(a: AnomalyRow, write: (s: string) => string = mrkdwn): string {
     switch (a.primary_driver) {
         case 'retries':
             return `retries (requests ${signed(a.requests_change_pct)}, retry share ${share(a.retry_share)} vs ${share(a.base_retry_share)}, errors ${share(a.error_share)} vs ${share(a.base_error_share)})`;
@@ -89,7 +89,7 @@ export function describeDriver(a: AnomalyRow): string {
         case 'price':
             return `the rates paid per token ${signed(a.price_change_pct)} (a price change, a tier, or long-context requests)`;
         case 'response_model':
-            return `the response model changed from ${mrkdwn(a.base_response_model ?? '?')} to ${mrkdwn(a.response_model ?? '?')} (tokens per request ${signed(a.tokens_per_request_change_pct)}, rates ${signed(a.price_change_pct)})`;
+            return `the response model changed from ${write(a.base_response_model ?? '?')} to ${write(a.response_model ?? '?')} (tokens per request ${signed(a.tokens_per_request_change_pct)}, rates ${signed(a.price_change_pct)})`;
         case 'token_mix':
             return `the token mix (cache hit rate ${share(a.cache_hit_rate)} vs ${share(a.base_cache_hit_rate)}, rates ${signed(a.price_change_pct)})`;
         case 'new_spend':

@@ -2,7 +2,18 @@ import { partsInOrder } from '../../pipelines/util/load-parts.js';
 import { type ReportSection, reportSections } from '../sections/section.js';
 
 /** The weekly finance report, top to bottom: ids of sections in reports/sections/. A new section is a file there and its id here. */
-export const WEEKLY_SECTIONS = ['headline', 'spend-trend', 'team-breakdown', 'feature-breakdown', 'models', 'movers', 'quality', 'data-notes'];
+export const WEEKLY_SECTIONS = [
+    'headline',
+    'budgets',
+    'spend-trend',
+    'team-breakdown',
+    'feature-breakdown',
+    'models',
+    'movers',
+    'anomalies',
+    'quality',
+    'data-notes',
+];
 
 export function weeklySections(): Promise<ReportSection[]> {
     return partsInOrder(WEEKLY_SECTIONS, reportSections(), 'reports/weekly/weekly-sections.ts');
