@@ -11,7 +11,8 @@ const cents = (usd: number) => (Math.round(usd * 100) / 100).toFixed(2);
  * each state: platform past its soft threshold (85% used), support projected over (a budget
  * halfway between its spend so far and its forecast, soft threshold at 100%; on a month's last
  * day a forecast is the actual, so there it reads hard), search and all spend comfortably ok.
- * Written to a copy of the models folder in the demo's home; returns that folder.
+ * Every month gets the same amounts (the report's week may end in the month before). Written to
+ * a copy of the models folder in the demo's home; returns that folder.
  */
 export async function writeDemoBudgets(db: Kysely<DB>, demoHome: string, day: string): Promise<string> {
     const rows = await db
@@ -27,7 +28,6 @@ export async function writeDemoBudgets(db: Kysely<DB>, demoHome: string, day: st
     const platform = of('team', 'platform');
     const support = of('team', 'support');
     const search = of('team', 'search');
-    const month = day.slice(0, 7);
     const models = join(demoHome, 'models');
     rmSync(models, { recursive: true, force: true });
     cpSync(join(projectRoot, 'models'), models, { recursive: true });
@@ -35,10 +35,10 @@ export async function writeDemoBudgets(db: Kysely<DB>, demoHome: string, day: st
         join(models, 'seeds', 'budgets.csv'),
         [
             'scope_type,scope_value,month,amount_usd,soft_pct,hard_pct,slack_channel',
-            `all,*,${month},${cents(Math.max(1, all.forecast * 1.4))},80,100,`,
-            `team,platform,${month},${cents(Math.max(1, platform.mtd / 0.85))},80,100,#platform-llm-spend`,
-            `team,support,${month},${cents(Math.max(1, (support.mtd + support.forecast) / 2))},100,100,#support-llm-spend`,
-            `team,search,${month},${cents(Math.max(1, search.forecast * 2))},80,100,#search-llm-spend`,
+            `all,*,*,${cents(Math.max(1, all.forecast * 1.4))},80,100,`,
+            `team,platform,*,${cents(Math.max(1, platform.mtd / 0.85))},80,100,#platform-llm-spend`,
+            `team,support,*,${cents(Math.max(1, (support.mtd + support.forecast) / 2))},100,100,#support-llm-spend`,
+            `team,search,*,${cents(Math.max(1, search.forecast * 2))},80,100,#search-llm-spend`,
             '',
         ].join('\n'),
     );

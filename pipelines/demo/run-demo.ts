@@ -67,7 +67,9 @@ export async function runDemo(handle: DatabaseHandle, config: Config, options: D
     const loaded = await runPipeline(handle, demoConfig, { kind: 'daily', source: logsDir, log, stages: ['ingest', 'build'].map((n) => defined.get(n)!) });
     if (loaded.status === 'skipped' || loaded.status === 'failed') throw new UserError(`demo: ${loaded.message}`);
     process.env.TOKENMART_MODELS_DIR = await writeDemoBudgets(handle.db, join(options.home, 'demo'), options.endDate);
-    log(`demo: budgets for ${options.endDate.slice(0, 7)} set in ${process.env.TOKENMART_MODELS_DIR}/seeds/budgets.csv (one soft, one projected over, two ok)`);
+    log(
+        `demo: budgets set against ${options.endDate.slice(0, 7)} in ${process.env.TOKENMART_MODELS_DIR}/seeds/budgets.csv (one soft, one projected over, two ok)`,
+    );
     const outcome = await runPipeline(handle, demoConfig, { kind: 'weekly', source: logsDir, log });
     if (outcome.status === 'skipped' || outcome.status === 'failed') throw new UserError(`demo: ${outcome.message}`);
     const daily = await sendDigests(handle.pool, handle.db, {
