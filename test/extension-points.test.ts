@@ -28,8 +28,17 @@ function register(root: string, code: string): void {
     expect(added).toHaveLength(1);
     const at = have.indexOf(names[names.indexOf(added[0]) - 1]) + 1;
     const next = [...have.slice(0, at), added[0], ...have.slice(at)];
-    const updated = text.replace(list[0], `= [${next.join(', ')}];`);
-    // One line changed, nothing else.
+    // A list on one line gets the name in that line; a list with one name per line, a line of its own.
+    const updated = list[0].includes('\n')
+        ? text.replace(list[0], list[0].replace(`\n    ${have[at - 1]},\n`, `\n    ${have[at - 1]},\n    ${added[0]},\n`))
+        : text.replace(list[0], `= [${next.filter(Boolean).join(', ')}];`);
+    // One line changed or added, nothing else.
+    if (list[0].includes('\n')) {
+        expect(updated.split('\n').length).toBe(text.split('\n').length + 1);
+        expect(updated.replace(`\n    ${added[0]},`, '')).toBe(text);
+        writeFileSync(file, updated);
+        return;
+    }
     expect(updated.split('\n').filter((line, i) => line !== text.split('\n')[i])).toHaveLength(1);
     writeFileSync(file, updated);
 }

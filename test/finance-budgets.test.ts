@@ -244,7 +244,7 @@ describe('budgets, forecasts and anomalies', () => {
         expect(r.scoped).toBe(r.mart);
     });
 
-    it('alerts: each condition once across reruns; soft after projected-over alerts again, hard after soft; a cleared condition that returns does not', async () => {
+    it('alerts: each condition once across reruns; soft after projected over and hard after soft alert again; a lesser level after a worse one, or a cleared condition that returns, does not', async () => {
         const slack = new FakeSlack();
         await slack.start();
         try {
@@ -261,10 +261,17 @@ describe('budgets, forecasts and anomalies', () => {
                     .map((a) => `${a.alert.tier} ${a.alert.id} ${a.status}`);
             const posted = () => slack.messages.filter((m) => /budget/.test(m.text)).map((m) => `${m.channel} ${m.text.split(':')[2]?.trim()}`);
 
-            expect(await run('2026-10-05')).toEqual([
-                'P1 budget:team:edge:2026-10:2026-10:hard delivered',
+            // Oct 2: edge at 80.00% (soft), flicker and runway projected over.
+            expect(await run('2026-10-02')).toEqual([
+                'P2 budget:team:edge:2026-10:2026-10:soft delivered',
                 'P2 budget:team:flicker:2026-10:2026-10:projected_over delivered',
                 'P2 budget:team:runway:*:2026-10:projected_over delivered',
+            ]);
+            // Oct 5: edge reached 100% on Oct 4: soft to hard alerts again; the others are unchanged.
+            expect(await run('2026-10-05')).toEqual([
+                'P1 budget:team:edge:2026-10:2026-10:hard delivered',
+                'P2 budget:team:flicker:2026-10:2026-10:projected_over already_delivered',
+                'P2 budget:team:runway:*:2026-10:projected_over already_delivered',
             ]);
             // The same day again, and the next day with the same states: nothing new.
             expect(await run('2026-10-05')).toEqual([
@@ -283,9 +290,10 @@ describe('budgets, forecasts and anomalies', () => {
             expect((await run('2026-10-10')).filter((l) => l.includes('runway'))).toEqual(['P2 budget:team:runway:*:2026-10:projected_over superseded']);
             // Channels as Slack names them (IDs): the alert channel, and the runway budget's own.
             expect(posted()).toEqual([
-                'C0ALERT *P1 budget exceeded*',
+                'C0ALERT *P2 budget soft threshold*',
                 'C0ALERT *P2 budget projected over*',
                 'C0PLATFORM *P2 budget projected over*',
+                'C0ALERT *P1 budget exceeded*',
                 'C0ALERT *P2 budget soft threshold*', // flicker on Oct 24: $250.01 of $305 = 82.0%
                 'C0PLATFORM *P2 budget soft threshold*',
             ]);

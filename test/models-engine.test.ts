@@ -118,12 +118,17 @@ describe('models: incremental builds', () => {
         const project = loadProject();
         for (const m of project.models) expect(byId[m.id], m.id).toBeDefined();
         expect(byId['marts.mart_daily_cost'].upstream).toEqual(['marts.fct_requests']);
-        expect(byId['marts.fct_requests'].downstream.sort()).toEqual(['marts.mart_daily_cost', 'marts.mart_daily_quality', 'marts.mart_daily_usage']);
+        expect(byId['marts.fct_requests'].downstream.sort()).toEqual([
+            'marts.mart_cost_anomalies',
+            'marts.mart_daily_cost',
+            'marts.mart_daily_quality',
+            'marts.mart_daily_usage',
+        ]);
         const cost = byId['marts.mart_daily_cost'].columns.find((c) => c.name === 'cost_usd')!;
         expect(cost).toMatchObject({ type: 'numeric', description: expect.stringContaining('sum of the bucket costs') });
         const html = readFileSync(docs.html, 'utf8');
         expect(html).toContain('id="marts.mart_daily_quality"');
-        expect(html).toContain('Read by: <a href="#marts.mart_daily_cost">');
+        expect(html).toContain('Read by: <a href="#marts.mart_cost_anomalies">marts.mart_cost_anomalies</a>, <a href="#marts.mart_daily_cost">');
     });
 
     it('a replaced file re-dirties every affected day and still matches a full rebuild', async () => {
