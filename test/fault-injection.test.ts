@@ -175,7 +175,7 @@ describe('fault injection', () => {
             expect(await t.query('select count(*)::int as n from raw.events')).toEqual([{ n: 0 }]);
             const again = await runCli(['ingest', dir, '--max-error-rate', '1'], { DATABASE_URL: t.url, TOKENMART_HOME: home });
             expect(again.code, again.stderr).toBe(0);
-            expect(again.stderr).toMatch(/1000 loaded \+ 1000 quarantined \+ 0 blank = 2000 lines/);
+            expect(again.stderr).toMatch(/1000 loaded \+ 1000 quarantined \+ 0 blank = 2000 records in 2000 lines/);
             expect(readdirSync(join(home, 'spool'))).toEqual([]);
             // The PDF: the renderer's output cannot be written whole; no file named like the report is left.
             expect((await runCli(['build'], { DATABASE_URL: t.url })).code).toBe(0);

@@ -160,7 +160,7 @@ describe('ingest: crash safety and the CLI', () => {
         expect(m0.n).toBe(0);
         const rerun = await runCli(['ingest', dir], { DATABASE_URL: t.url });
         expect(rerun.code).toBe(0);
-        expect(rerun.stderr).toContain(`${n} loaded + 0 quarantined + 0 blank = ${n} lines`);
+        expect(rerun.stderr).toContain(`${n} loaded + 0 quarantined + 0 blank = ${n} records in ${n} lines`);
         const [after] = await t.query("select count(*)::int as n, count(distinct request_id)::int as d from raw.events where request_id like 'kill_%'");
         expect(after).toEqual({ n, d: n });
     }, 120_000);
@@ -170,7 +170,7 @@ describe('ingest: crash safety and the CLI', () => {
         writeLog(dir, 'good.jsonl', jsonl([event(1, { request_id: 'cli_1' })]));
         const ok = await runCli(['ingest', dir], { DATABASE_URL: t.url });
         expect(ok.code).toBe(0);
-        expect(ok.stderr).toContain('1 loaded + 0 quarantined + 0 blank = 1 lines');
+        expect(ok.stderr).toContain('1 loaded + 0 quarantined + 0 blank = 1 records in 1 lines');
         writeLog(dir, 'bad.jsonl', 'garbage\n');
         const bad = await runCli(['ingest', dir], { DATABASE_URL: t.url });
         expect(bad.code).toBe(1);

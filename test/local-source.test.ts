@@ -26,7 +26,7 @@ describe('a local source with symbolic links', () => {
         expect(r.stderr).toContain(
             `ingest: skipped ${join(root, 'same-as-a.jsonl')}: the same file as one already listed (${join(root, 'real/a.jsonl')}); loaded once`,
         );
-        expect(r.stderr).toContain('ingest: 1 other files ignored (not .jsonl, .jsonl.gz, .json.gz or .ndjson)');
+        expect(r.stderr).toContain('ingest: 1 other files ignored (not .jsonl, .json or .ndjson, optionally .gz)');
         const rows = await db().query('select e.request_id, m.source_uri from raw.events e join ops.load_manifest m using (file_id) order by 1');
         expect(rows.map((x) => [x.request_id, x.source_uri.replace(`file://${root}/`, '')])).toEqual([
             ['link_a', 'real/a.jsonl'],
@@ -41,7 +41,7 @@ describe('a local source with symbolic links', () => {
         const r = await runCli(['ingest', empty], { DATABASE_URL: db().url });
         expect(r.code).toBe(0);
         expect(r.stderr).toContain(
-            `ingest: no log files in ${empty} (names ending .jsonl, .jsonl.gz, .json.gz, .ndjson; 1 other files there); check the source`,
+            `ingest: no log files in ${empty} (names ending .jsonl, .json, .ndjson, optionally .gz; 1 other files there); check the source`,
         );
     });
 });

@@ -54,7 +54,7 @@ describe('what the test names promise, measured', () => {
         expect(baseline.code, baseline.stderr).toBe(0);
         const quarantined = await peakRss(['ingest', big, '--max-error-rate', '1'], env);
         expect(quarantined.code, quarantined.stderr).toBe(0);
-        expect(quarantined.stderr).toMatch(/30000 loaded \+ 120000 quarantined \+ 0 blank = 150000 lines/);
+        expect(quarantined.stderr).toMatch(/30000 loaded \+ 120000 quarantined \+ 0 blank = 150000 records in 150000 lines/);
         const [q] = await db().query("select count(*)::int as n from ops.quarantine where source_uri like '%mostly-bad.jsonl.gz'");
         expect(q.n).toBe(120_000);
         process.stderr.write(

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromAnthropicUsage, fromGeminiUsage, fromOpenAIUsage } from '../pipelines/ingest/adapters/provider-usage.js';
+import { fromAnthropicUsage, fromGeminiUsage, fromOpenAIUsage } from '../pipelines/ingest/formats/provider-usage.js';
 import { ingest } from '../pipelines/ingest/ingest.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';

@@ -1,5 +1,6 @@
 -- One row per model call. Duplicates (same request_id: gateway replays, re-sent files) are
--- dropped here and only here: the first loaded copy wins (lowest file_id, then line_no).
+-- dropped here and only here: the first loaded copy wins (lowest file_id, then line_no, then
+-- record_no: a line of another format can hold many events).
 -- Token counts are split into non-overlapping buckets: the contract's input_tokens include cache
 -- reads and writes, output_tokens include reasoning, so each token lands in exactly one bucket.
 with events as (
@@ -22,7 +23,7 @@ first_copies as (
         select 1
         from all_copies as earlier
         where earlier.request_id = events.request_id
-            and (earlier.file_id, earlier.line_no) < (events.file_id, events.line_no)
+            and (earlier.file_id, earlier.line_no, earlier.record_no) < (events.file_id, events.line_no, events.record_no)
     )
 ),
 

@@ -495,10 +495,12 @@ export interface OpsLoadManifest {
   content_id: string;
   duplicate_rows: number;
   file_id: Generated<Int8>;
+  format: Generated<string>;
   lines_total: number;
   load_id: string;
   loaded_at: Generated<Timestamp>;
   modified_at: Timestamp | null;
+  records_skipped: Generated<number>;
   redactions: Generated<Json>;
   rows_forgotten: Generated<number>;
   rows_loaded: number;
@@ -536,6 +538,7 @@ export interface OpsQuarantine {
   line_text: string;
   quarantined_at: Generated<Timestamp>;
   reason: string;
+  record_no: Generated<number>;
   source_uri: string;
 }
 
@@ -613,6 +616,8 @@ export interface RawEvents {
   prompt_version: string | null;
   provider: string;
   reasoning_tokens: Int8 | null;
+  record_id: string | null;
+  record_no: Generated<number>;
   refusal: boolean | null;
   reported_cost_usd: Numeric | null;
   request_id: string;

@@ -8,6 +8,9 @@ import type { ForgottenSubjects } from './forgotten.js';
 import { removeLeftoverSpools } from './quarantine-spool.js';
 import { PiiScrubber, type RedactionKind } from './scrub-pii.js';
 import type { Source, SourceFile } from './sources/source.js';
+import { type AttributeMapping, DEFAULT_ATTRIBUTE_MAPPING, FORMATS, inputFormats } from './formats/format.js';
+import { partsInOrder } from '../util/load-parts.js';
+import { UserError } from '../util/errors.js';
 
 export interface IngestOptions {
     readonly maxErrorRate: number;
@@ -17,6 +20,10 @@ export interface IngestOptions {
     readonly progress?: IngestProgress;
     /** Where quarantined lines are spooled during a load (default: a folder of the OS temp dir). */
     readonly spoolDir?: string;
+    /** Read every file as this format (formats/format.ts) instead of detecting it. */
+    readonly format?: string;
+    /** Which attributes carry team, feature, tenant, user, session and environment (OTLP formats). */
+    readonly attributes?: AttributeMapping;
 }
 
 export interface IngestProgress {
@@ -70,6 +77,11 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
     const spoolDir = options.spoolDir ?? join(tmpdir(), 'tokenmart-spool');
     // A loader killed mid-file left its spool (scrubbed lines, but still): the next run removes it.
     removeLeftoverSpools(spoolDir);
+    const known = await inputFormats();
+    if (options.format && !known.has(options.format))
+        throw new UserError(`ingest: --format "${options.format}" is not a format; use one of ${FORMATS.join(', ')} (or leave it out to detect each file's)`);
+    const formats = options.format ? [known.get(options.format)!] : await partsInOrder(FORMATS, Promise.resolve(known), 'pipelines/ingest/formats/format.ts');
+    const formatOptions = { attributes: options.attributes ?? DEFAULT_ATTRIBUTE_MAPPING };
     const client = await pool.connect();
     try {
         const forgotten = await loadForgotten(client);
@@ -117,6 +129,9 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 maxErrorRate: options.maxErrorRate,
                 replaceFileId,
                 onProgress: (rows, bytes) => options.progress?.rows(rows, bytes),
+                formats,
+                forceFormat: options.format !== undefined,
+                formatOptions,
             });
             if (result.status === 'failed') {
                 await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [
@@ -151,6 +166,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
         valuesCut: sum((r) => r.valuesCut),
         duplicateRows: sum((r) => r.duplicateRows),
         unknownVersionRows: sum((r) => r.unknownVersionRows),
+        recordsSkipped: sum((r) => r.recordsSkipped),
         bytes: sum((r) => r.bytes),
         redactions,
         seconds: (Date.now() - started) / 1000,

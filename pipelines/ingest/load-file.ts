@@ -3,8 +3,10 @@ import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { ForgottenSubjects } from './forgotten.js';
-import { lineContext, parseLine } from './parse-line.js';
+import type { FormatOptions, InputFormat } from './formats/format.js';
+import { decodeLine, eventRow, lineContext } from './parse-line.js';
 import { quarantineText } from './quarantine-text.js';
+import { copyText } from './parse-line.js';
 import { QuarantineSpool } from './quarantine-spool.js';
 import { RAW_COPY_COLUMNS } from './contract/raw-columns.js';
 import { newReadStats, readLineBatches } from './read-lines.js';
@@ -25,6 +27,8 @@ export interface LoadCounts {
     readonly valuesCut: number;
     readonly duplicateRows: number;
     readonly unknownVersionRows: number;
+    /** Records that are not model calls (other spans, other log events), counted and not loaded. */
+    readonly recordsSkipped: number;
     readonly bytes: number;
     readonly redactions: Readonly<Record<RedactionKind, number>>;
 }
@@ -32,6 +36,8 @@ export interface LoadCounts {
 export interface FileResult extends LoadCounts {
     readonly uri: string;
     readonly status: FileStatus;
+    /** The format the file was read as (detected from its first record, or --format). */
+    readonly format?: string;
     /** Why it was skipped or failed: one line with the fix. */
     readonly reason?: string;
     readonly fileId?: string;
@@ -48,6 +54,10 @@ export interface LoadOptions {
     readonly forgotten?: ForgottenSubjects;
     /** The retention horizon (YYYY-MM-DD), if any. */
     readonly notBefore?: string;
+    /** The formats to detect from, in order (FORMATS), or the one --format names. */
+    readonly formats: readonly InputFormat[];
+    readonly forceFormat?: boolean;
+    readonly formatOptions: FormatOptions;
 }
 
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
@@ -68,6 +78,7 @@ export function emptyResult(uri: string, status: FileStatus, reason?: string): F
         valuesCut: 0,
         duplicateRows: 0,
         unknownVersionRows: 0,
+        recordsSkipped: 0,
         bytes: 0,
         redactions: EMPTY_REDACTIONS,
     };
@@ -95,6 +106,9 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
     let loaded = 0;
     let unknownVersion = 0;
     let forgotten = 0;
+    let skipped = 0;
+    // Found from the first record that parses (a name says nothing reliable about content).
+    let format: InputFormat | undefined = options.forceFormat ? options.formats[0] : undefined;
     const ctx = lineContext(scrubber, options.forgotten, options.notBefore);
     const days = new Set<string>(); // UTC days this file touches: a handful, whatever its size
     const quarantined = new QuarantineSpool(file.uri, options.spoolDir);
@@ -137,30 +151,79 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         let lineNo = 0;
         try {
             input = await file.open();
+            /** One record (a line, or a whole document) -> COPY rows, quarantined entries and counts. */
+            const record = async (value: unknown, text: string, at: number): Promise<string> => {
+                let rows = '';
+                format ??= options.formats.find((f) => f.detect(value)) ?? options.formats[options.formats.length - 1];
+                if (!format.detect(value)) {
+                    const reason = `not ${format.name} (the file is read as ${format.name}${options.forceFormat ? ', as --format says' : ', from its first record'}): a file holds one format`;
+                    await quarantined.add(at, reason, quarantineText(scrubber, text.slice(0, 200)));
+                    return rows;
+                }
+                const mapped = format.map(value, options.formatOptions);
+                skipped += mapped.skipped;
+                for (const e of mapped.errors) await quarantined.add(at, e.reason, quarantineText(scrubber, JSON.stringify(e.summary), e.summary), e.recordNo);
+                for (const m of mapped.events) {
+                    // A native line is its own record; a mapped event is quarantined as mapped, never
+                    // as the source line (an OTLP batch may hold prompts).
+                    const native = format.name === 'native';
+                    const outcome = eventRow(m.event, native ? text : JSON.stringify(m.event), ctx);
+                    if (outcome.kind === 'bad')
+                        await quarantined.add(at, native ? outcome.reason : `${format.name} record ${m.recordNo}: ${outcome.reason}`, outcome.text, m.recordNo);
+                    else if (outcome.kind === 'forgotten') forgotten++;
+                    else if (outcome.kind === 'event') {
+                        rows += `${prefix + at}\t${outcome.copyRow}\t${m.recordNo}\t${m.recordId === undefined ? '\\N' : copyText(m.recordId)}\n`;
+                        loaded++;
+                        days.add(outcome.usageDate);
+                        if (outcome.unknownVersion) unknownVersion++;
+                    }
+                }
+                return rows;
+            };
+            // A file whose first line is the start of a multi-line JSON document (pretty-printed
+            // OTLP, one LiteLLM payload) is one record: its lines are gathered, then parsed whole.
+            let document: Buffer[] | undefined;
+            let documentBytes = 0;
             for await (const batch of readLineBatches(input, stats, MAX_LINE_BYTES)) {
                 let out = '';
                 for (let i = 0; i < batch.lines.length; i++) {
                     lineNo = batch.firstLineNo + i;
+                    if (document) {
+                        documentBytes += batch.lines[i].length + 1;
+                        if (documentBytes > MAX_LINE_BYTES)
+                            throw new FileRejected(
+                                `a multi-line JSON document longer than ${MAX_LINE_BYTES / 2 ** 20} MiB; nothing of the file was loaded: write one record per line (JSON Lines)`,
+                            );
+                        document.push(batch.lines[i]);
+                        continue;
+                    }
                     const oversize = batch.oversize?.get(i);
                     if (oversize !== undefined) {
                         const reason = `line is longer than ${MAX_LINE_BYTES / 2 ** 20} MiB (${oversize} bytes); only its start is kept here`;
                         await quarantined.add(lineNo, reason, quarantineText(scrubber, batch.lines[i].toString('utf8')));
                         continue;
                     }
-                    const outcome = parseLine(batch.lines[i], ctx);
-                    if (outcome.kind === 'blank') blank++;
-                    else if (outcome.kind === 'bad') await quarantined.add(lineNo, outcome.reason, outcome.text);
-                    else if (outcome.kind === 'forgotten') forgotten++;
-                    else {
-                        out += `${prefix + lineNo}\t${outcome.copyRow}\n`;
-                        loaded++;
-                        days.add(outcome.usageDate);
-                        if (outcome.unknownVersion) unknownVersion++;
-                    }
+                    const decoded = decodeLine(batch.lines[i], scrubber);
+                    if (decoded.kind === 'blank') blank++;
+                    else if (decoded.kind === 'bad') {
+                        const start = batch.lines[i].toString('utf8').trim();
+                        if (lineNo === 1 + blank && /^[{[]/.test(start) && /end of JSON input|Unterminated|Expected/.test(decoded.reason)) {
+                            document = [batch.lines[i]];
+                            documentBytes = batch.lines[i].length;
+                        } else await quarantined.add(lineNo, decoded.reason, decoded.text);
+                    } else out += await record(decoded.value, decoded.text, lineNo);
                 }
                 lines += batch.lines.length;
                 if (out && !copy.write(out)) await once(copy, 'drain');
                 options.onProgress?.(loaded, stats.rawBytes);
+            }
+            if (document) {
+                const decoded = decodeLine(Buffer.concat(document.flatMap((b) => [b, Buffer.from('\n')])), scrubber);
+                const at = 1 + blank;
+                if (decoded.kind === 'json') {
+                    const out = await record(decoded.value, decoded.text, at);
+                    if (out && !copy.write(out)) await once(copy, 'drain');
+                } else if (decoded.kind === 'bad') await quarantined.add(at, `the document starting at line ${at}: ${decoded.reason}`, decoded.text);
             }
         } catch (err) {
             // Postgres refusing a row ends the COPY first and breaks our writes: report its reason.
@@ -187,11 +250,12 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             throw rejectedByPostgres(err);
         });
 
-        const considered = lines - blank - forgotten;
+        // Per record: a native line is one; an OTLP line may hold many (quarantined ones included).
+        const considered = loaded + quarantined.count + forgotten;
         if (considered > 0 && quarantined.count / considered > options.maxErrorRate) {
             const first = quarantined.first!;
             throw new FileRejected(
-                `${quarantined.count} of ${considered} lines are invalid (${((100 * quarantined.count) / considered).toFixed(1)}% > ${(100 * options.maxErrorRate).toFixed(1)}% allowed; first: line ${first.lineNo}: ${first.reason}); fix the writer, or raise --max-error-rate to load the good lines`,
+                `${quarantined.count} of ${considered} records are invalid (${((100 * quarantined.count) / considered).toFixed(1)}% > ${(100 * options.maxErrorRate).toFixed(1)}% allowed; first: line ${first.lineNo}: ${first.reason}); fix the writer, or raise --max-error-rate to load the good lines`,
             );
         }
         await quarantined.copyInto(client, fileId);
@@ -212,7 +276,8 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         const contentId = file.knownContentId ?? `sha256:${stats.hash.digest('hex')}`;
         await client.query(
             `update ops.load_manifest set content_id = $2, size_bytes = $3, lines_total = $4, rows_loaded = $5, rows_quarantined = $6,
-                blank_lines = $7, duplicate_rows = $8, unknown_version_rows = $9, redactions = $10, rows_forgotten = $11, values_cut = $12 where file_id = $1`,
+                blank_lines = $7, duplicate_rows = $8, unknown_version_rows = $9, redactions = $10, rows_forgotten = $11, values_cut = $12,
+                format = $13, records_skipped = $14 where file_id = $1`,
             [
                 fileId,
                 contentId,
@@ -226,12 +291,15 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                 JSON.stringify(redactions),
                 forgotten,
                 ctx.cutValues,
+                format?.name ?? 'native',
+                skipped,
             ],
         );
         await client.query('commit');
         return {
             uri: file.uri,
             status: 'loaded',
+            format: format?.name ?? 'native',
             fileId,
             linesTotal: lines,
             rowsLoaded: loaded,
@@ -241,6 +309,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             valuesCut: ctx.cutValues,
             duplicateRows,
             unknownVersionRows: unknownVersion,
+            recordsSkipped: skipped,
             bytes: stats.rawBytes,
             redactions,
         };

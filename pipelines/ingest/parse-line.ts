@@ -97,13 +97,17 @@ function jsonValue(value: unknown): string {
     return copyText(json);
 }
 
+/** A decoded line: blank, not JSON (quarantined with the reason), or its JSON value and text. */
+export type DecodedLine =
+    | { readonly kind: 'blank' }
+    | { readonly kind: 'bad'; readonly reason: string; readonly text: string }
+    | { readonly kind: 'json'; readonly value: unknown; readonly text: string };
+
 /**
- * One input line -> blank, quarantined (with the reason), or a COPY row for raw.events (the
- * contract columns and extras: everything after file_id and line_no). A BOM is dropped and a CRLF
- * line end is JSON whitespace: encoding artefacts of the writer, not bad data.
+ * Bytes -> a JSON value. A BOM is dropped and a CRLF line end is JSON whitespace: encoding
+ * artefacts of the writer, not bad data.
  */
-export function parseLine(bytes: Buffer, ctx: LineContext): LineOutcome {
-    const { scrubber } = ctx;
+export function decodeLine(bytes: Buffer, scrubber: PiiScrubber): DecodedLine {
     let text = bytes.toString('utf8');
     if (text.includes('\uFFFD')) {
         try {
@@ -114,12 +118,28 @@ export function parseLine(bytes: Buffer, ctx: LineContext): LineOutcome {
     }
     if (text.startsWith(BOM)) text = text.slice(1);
     if (text.charCodeAt(0) !== 123 /* { */ && text.trim() === '') return { kind: 'blank' };
-    let value: unknown;
     try {
-        value = JSON.parse(text);
+        return { kind: 'json', value: JSON.parse(text), text };
     } catch (err) {
         return { kind: 'bad', reason: `invalid JSON: ${(err as Error).message}`, text: quarantineText(scrubber, text) };
     }
+}
+
+/**
+ * One native input line -> blank, quarantined (with the reason), or a COPY row for raw.events (the
+ * contract columns and extras: everything after file_id and line_no).
+ */
+export function parseLine(bytes: Buffer, ctx: LineContext): LineOutcome {
+    const decoded = decodeLine(bytes, ctx.scrubber);
+    return decoded.kind === 'json' ? eventRow(decoded.value, decoded.text, ctx) : decoded;
+}
+
+/**
+ * A contract event (a native line, or one mapped from another format) -> its COPY row, or the
+ * reason it is quarantined. `text` is the line it came from, quarantined scrubbed.
+ */
+export function eventRow(value: unknown, text: string, ctx: LineContext): LineOutcome {
+    const { scrubber } = ctx;
     const checked = checkEvent(value);
     if (!checked.ok) return { kind: 'bad', reason: checked.reason, text: quarantineText(scrubber, text, value) };
     const ev = checked.event;

@@ -56,8 +56,28 @@ export function formatIngestSummary(s: IngestSummary): string[] {
             .join(', ') || 'none';
     return [
         `ingest: ${s.files.length} files: ${s.filesLoaded} loaded, ${s.filesSkipped} already loaded, ${s.filesFailed} failed (load id ${s.loadId}, ${s.seconds.toFixed(1)} s)`,
-        `ingest: ${s.rowsLoaded} loaded + ${s.rowsQuarantined} quarantined + ${s.blankLines} blank${s.forgottenRows ? ` + ${s.forgottenRows} of erased users/tenants (not loaded)` : ''} = ${s.linesTotal} lines` +
+        `ingest: ${s.rowsLoaded} loaded + ${s.rowsQuarantined} quarantined + ${s.recordsSkipped ? `${s.recordsSkipped} skipped (not model calls) + ` : ''}${s.blankLines} blank${s.forgottenRows ? ` + ${s.forgottenRows} of erased users/tenants (not loaded)` : ''} = ${s.rowsLoaded + s.rowsQuarantined + s.recordsSkipped + s.blankLines + s.forgottenRows} records in ${s.linesTotal} lines` +
             `; ${s.duplicateRows} duplicate request_ids kept in raw (deduplicated in staging); ${s.unknownVersionRows} rows of an unknown newer schema_version`,
+        ...formatLines(s),
         `ingest: PII redactions: ${redacted}${s.valuesCut ? `; ${s.valuesCut} dimension values longer than their bound cut` : ''}`,
     ];
+}
+
+/** Per format, when a run read more than the native one: files and what became of their records. */
+function formatLines(s: IngestSummary): string[] {
+    const byFormat = new Map<string, { files: number; loaded: number; quarantined: number; skipped: number }>();
+    for (const f of s.files) {
+        if (f.status !== 'loaded' || !f.format) continue;
+        const c = byFormat.get(f.format) ?? { files: 0, loaded: 0, quarantined: 0, skipped: 0 };
+        byFormat.set(f.format, {
+            files: c.files + 1,
+            loaded: c.loaded + f.rowsLoaded,
+            quarantined: c.quarantined + f.rowsQuarantined,
+            skipped: c.skipped + f.recordsSkipped,
+        });
+    }
+    if ([...byFormat.keys()].every((k) => k === 'native')) return [];
+    return [...byFormat]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, c]) => `ingest:   ${name}: ${c.files} file(s), ${c.loaded} loaded, ${c.quarantined} quarantined, ${c.skipped} skipped (not model calls)`);
 }

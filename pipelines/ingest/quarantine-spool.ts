@@ -54,7 +54,7 @@ export class QuarantineSpool {
     ) {}
 
     /** `text`: the line as ops.quarantine keeps it, already scrubbed and cut (quarantine-text.ts). */
-    async add(lineNo: number, reason: string, text: string): Promise<void> {
+    async add(lineNo: number, reason: string, text: string, recordNo = 0): Promise<void> {
         if (!this.out) {
             mkdirSync(this.parent, { recursive: true });
             this.dir = mkdtempSync(join(this.parent, `${SPOOL_PREFIX}${process.pid}-`));
@@ -69,7 +69,7 @@ export class QuarantineSpool {
         // file_id is filled in at copy time; the spool holds the other columns.
         // ops.quarantine.line_text is text: NUL and lone surrogates cannot be stored (they are why some lines are here).
         const stored = (text.replaceAll('\u0000', '') as WellFormed).toWellFormed();
-        if (!this.out.write(`${copyText(this.fileUri)}\t${lineNo}\t${copyText(reason)}\t${copyText(stored)}\n`)) await once(this.out, 'drain');
+        if (!this.out.write(`${copyText(this.fileUri)}\t${lineNo}\t${recordNo}\t${copyText(reason)}\t${copyText(stored)}\n`)) await once(this.out, 'drain');
     }
 
     /** COPY the spooled lines into ops.quarantine under `fileId`, inside the caller's transaction. */
@@ -79,7 +79,7 @@ export class QuarantineSpool {
         this.out.end();
         await once(this.out, 'finish');
         if (this.error) throw this.error;
-        const copy = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, reason, line_text) from stdin'));
+        const copy = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, record_no, reason, line_text) from stdin'));
         const prefix = `${fileId}\t`;
         let carry = '';
         await pipeline(

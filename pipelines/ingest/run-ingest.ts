@@ -40,9 +40,9 @@ export async function runIngest(
     const ignored = source.ignored?.() ?? 0;
     if (summary.files.length === 0) {
         log(
-            `ingest: no log files in ${source.description} (names ending .jsonl, .jsonl.gz, .json.gz, .ndjson${ignored ? `; ${ignored} other files there` : ''}); check the source`,
+            `ingest: no log files in ${source.description} (names ending .jsonl, .json, .ndjson, optionally .gz${ignored ? `; ${ignored} other files there` : ''}); check the source`,
         );
-    } else if (ignored) log(`ingest: ${ignored} other files ignored (not .jsonl, .jsonl.gz, .json.gz or .ndjson)`);
+    } else if (ignored) log(`ingest: ${ignored} other files ignored (not .jsonl, .json or .ndjson, optionally .gz)`);
     for (const line of formatIngestSummary(summary)) log(line);
     return summary;
 }

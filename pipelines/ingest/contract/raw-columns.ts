@@ -27,7 +27,9 @@ export const LOADER_COLUMNS: readonly RawColumn[] = [
     { name: 'file_id', type: 'bigint', description: 'ops.load_manifest.file_id of the file the row came from' },
     { name: 'line_no', type: 'integer', description: 'Line of the file (1-based)' },
     { name: 'extras', type: 'jsonb', description: "Fields the contract (of the event's version) does not know, kept as sent (scanned for PII)" },
+    { name: 'record_no', type: 'integer', description: 'Position of the event among those its line holds (0 for a native line; an OTLP batch holds many)' },
+    { name: 'record_id', type: 'text', description: 'Id of the record the event was mapped from (an OTLP span id, a batch request id), if any' },
 ];
 
-/** COPY order: file_id, line_no, the contract columns, extras. */
-export const RAW_COPY_COLUMNS: readonly string[] = ['file_id', 'line_no', ...CONTRACT_COLUMNS.map((c) => c.name), 'extras'];
+/** COPY order: file_id, line_no, the contract columns, extras, record_no, record_id. */
+export const RAW_COPY_COLUMNS: readonly string[] = ['file_id', 'line_no', ...CONTRACT_COLUMNS.map((c) => c.name), 'extras', 'record_no', 'record_id'];

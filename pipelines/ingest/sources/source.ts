@@ -21,4 +21,4 @@ export interface Source {
 }
 
 /** Names the loader picks up; gzip is detected by magic bytes, not by the name. */
-export const LOG_FILE_PATTERN = /\.(jsonl|jsonl\.gz|json\.gz|ndjson|ndjson\.gz)$/i;
+export const LOG_FILE_PATTERN = /\.(jsonl|jsonl\.gz|json|json\.gz|ndjson|ndjson\.gz)$/i;

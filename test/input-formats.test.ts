@@ -1,0 +1,149 @@
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './support/event-fixtures.js';
+import { runCli } from './support/run-cli.js';
+import { useTestDatabase } from './support/test-database.js';
+
+/**
+ * Every input format in one directory, one `tokenmart ingest`: fixtures built from each format's
+ * documented shape and real instrumentations' output (test/fixtures/formats/PROVENANCE-*.md).
+ */
+const fixtures = new URL('./fixtures/formats/', import.meta.url).pathname;
+const FILES = [
+    'openllmetry-anthropic-prompt-caching.traces.jsonl', // 2 lines, 1 span each
+    'openllmetry-openai-prompt-caching.traces.jsonl', // 1 line, 2 spans
+    'openlit-anthropic-prompt-caching.traces.jsonl', // 1 line, 2 spans
+    'openinference-anthropic.traces.jsonl', // 1 line, 3 spans
+    'genai-lenient-encoding.traces.json', // one pretty-printed document, 2 spans
+    'claude-code-events.logs.jsonl', // 1 line, 4 log records: a user prompt, 2 api_request, 1 api_error
+    'codex-events.logs.jsonl', // 1 line, 3 records: 2 api_request, 1 sse_event response.completed
+    'provider-responses.jsonl', // 4 wrapped responses
+    'openai-batch-output.jsonl', // 3 batch lines, one failed
+    'litellm/openai_success_cached.json',
+    'litellm/anthropic_success_cache_read_write.json',
+    'litellm/failure_rate_limit.json',
+];
+
+describe('input formats', () => {
+    const db = useTestDatabase('input_formats');
+    let stderr = '';
+
+    beforeAll(async () => {
+        const dir = tempDir('formats');
+        for (const f of FILES) cpSync(join(fixtures, f), join(dir, f.replace('/', '-')));
+        const r = await runCli(['ingest', dir, '--max-error-rate', '1'], { DATABASE_URL: db().url });
+        expect(r.code, r.stderr).toBe(0);
+        stderr = r.stderr;
+        const built = await runCli(['build'], { DATABASE_URL: db().url });
+        expect(built.code, built.stderr).toBe(0);
+        await runCli(['test'], { DATABASE_URL: db().url });
+        // Every error-level data test passes (every token in exactly one bucket, cost = the sum of
+        // its buckets, marts reconcile) but freshness: the fixtures are days old.
+        const failing = await db().query(
+            "select test_name, status, message from ops.test_results where severity = 'error' and status <> 'pass' and test_name not like 'freshness%'",
+        );
+        expect(failing).toEqual([]);
+        expect(
+            await db().query(
+                "select count(*)::int as n from ops.test_results where test_name in ('stg_events_buckets_sum_to_totals', 'fct_requests_cost_is_sum_of_buckets') and status = 'pass'",
+            ),
+        ).toEqual([{ n: 2 }]);
+    }, 180_000);
+
+    it('detects each file by content and accounts for every record: loaded, quarantined or skipped', async () => {
+        const manifest = await db().query(
+            "select regexp_replace(source_uri, '^.*/', '') as file, format, rows_loaded as loaded, rows_quarantined as quarantined, records_skipped as skipped from ops.load_manifest order by 1",
+        );
+        expect(manifest).toEqual([
+            { file: 'claude-code-events.logs.jsonl', format: 'otlp-logs', loaded: 3, quarantined: 0, skipped: 1 },
+            { file: 'codex-events.logs.jsonl', format: 'otlp-logs', loaded: 1, quarantined: 0, skipped: 2 },
+            { file: 'genai-lenient-encoding.traces.json', format: 'otlp-traces', loaded: 2, quarantined: 0, skipped: 0 },
+            { file: 'litellm-anthropic_success_cache_read_write.json', format: 'litellm', loaded: 1, quarantined: 0, skipped: 0 },
+            { file: 'litellm-failure_rate_limit.json', format: 'litellm', loaded: 1, quarantined: 0, skipped: 0 },
+            { file: 'litellm-openai_success_cached.json', format: 'litellm', loaded: 1, quarantined: 0, skipped: 0 },
+            { file: 'openai-batch-output.jsonl', format: 'openai-batch', loaded: 2, quarantined: 1, skipped: 0 },
+            { file: 'openinference-anthropic.traces.jsonl', format: 'otlp-traces', loaded: 3, quarantined: 0, skipped: 0 },
+            { file: 'openlit-anthropic-prompt-caching.traces.jsonl', format: 'otlp-traces', loaded: 2, quarantined: 0, skipped: 0 },
+            { file: 'openllmetry-anthropic-prompt-caching.traces.jsonl', format: 'otlp-traces', loaded: 2, quarantined: 0, skipped: 0 },
+            { file: 'openllmetry-openai-prompt-caching.traces.jsonl', format: 'otlp-traces', loaded: 2, quarantined: 0, skipped: 0 },
+            { file: 'provider-responses.jsonl', format: 'provider-response', loaded: 4, quarantined: 0, skipped: 0 },
+        ]);
+        expect(stderr).toContain('ingest:   otlp-logs: 2 file(s), 4 loaded, 0 quarantined, 3 skipped (not model calls)');
+        expect(stderr).toContain('ingest:   otlp-traces: 5 file(s), 11 loaded, 0 quarantined, 0 skipped (not model calls)');
+        const [q] = await db().query("select line_no, reason from ops.quarantine where source_uri like '%batch%'");
+        expect(q).toEqual({ line_no: 3, reason: "batch request request-tm-2 status 429: no usage to load (the batch's error file has the reason)" });
+    });
+
+    it('maps tokens to the contract whatever the producer counted: Anthropic input with its cache tokens, OpenAI as reported', async () => {
+        const rows = await db().query(
+            `select request_id, input_tokens as i, output_tokens as o, cache_read_tokens as cr, cache_write_tokens as cw, cache_write_1h_tokens as cw1h, reasoning_tokens as r
+             from raw.events where request_id in ('msg_01EF3r8zYyZntM4Sg9a5kc6k', 'req_011CSJ9tExample0001', 'chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7', '3f6d2a0e-5b9c-4e7a-8a41-2c7d9e1f0b36')
+             order by request_id, file_id`,
+        );
+        expect(rows).toEqual([
+            // LiteLLM, Anthropic: prompt_tokens 16370 = 12 uncached + 14310 read + 2048 written (1 hour).
+            { request_id: '3f6d2a0e-5b9c-4e7a-8a41-2c7d9e1f0b36', i: '16370', o: '512', cr: '14310', cw: '2048', cw1h: '2048', r: null },
+            // OpenLLMetry, OpenAI: prompt_tokens 1149 already include the 1024 cached.
+            { request_id: 'chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7', i: '1149', o: '353', cr: '1024', cw: null, cw1h: null, r: '0' },
+            // The same Anthropic call (input_tokens 4, cache_creation 1163) from OpenLLMetry (sums them), OpenLIT (does not: we add) and OpenInference.
+            { request_id: 'msg_01EF3r8zYyZntM4Sg9a5kc6k', i: '1167', o: '187', cr: '0', cw: '1163', cw1h: null, r: null },
+            { request_id: 'msg_01EF3r8zYyZntM4Sg9a5kc6k', i: '1167', o: '187', cr: '0', cw: '1163', cw1h: null, r: null },
+            // Claude Code: input_tokens 3 + cache_read 61204 + cache_creation 1877.
+            { request_id: 'req_011CSJ9tExample0001', i: '63084', o: '612', cr: '61204', cw: '1877', cw1h: null, r: null },
+        ]);
+    });
+
+    it('prices every format to the cent (hand-computed from the list prices in models/seeds/model_prices.csv)', async () => {
+        const rows = await db().query(
+            `select request_id, cost_usd::text as cost, reported_cost_usd::text as reported, service_tier from marts.fct_requests
+             where request_id in ('3f6d2a0e-5b9c-4e7a-8a41-2c7d9e1f0b36', 'a3c1f7e2-9d4b-4c8e-8f21-6b7e0d2c9a55', 'req_011CSJ9tExample0001', 'req_011CSJ9tExample0002',
+                                  'chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7', 'req_tm0001', 'hS77aOmpFb66vr0P9ruBiQM')
+             order by request_id`,
+        );
+        const cost = Object.fromEntries(rows.map((r) => [r.request_id, [Number(r.cost).toFixed(8), r.reported, r.service_tier]]));
+        expect(cost).toEqual({
+            // LiteLLM Anthropic, claude-sonnet-4-5 ($3 in, $0.30 read, $6 1-hour write, $15 out): 12x3 + 14310x0.30 + 2048x6 + 512x15 = 24,297 -> $0.024297 (= LiteLLM's response_cost).
+            '3f6d2a0e-5b9c-4e7a-8a41-2c7d9e1f0b36': ['0.02429700', '0.024297', 'standard'],
+            // LiteLLM OpenAI, gpt-4o ($2.50 in, $1.25 cached, $10 out): 86x2.5 + 1920x1.25 + 300x10 = 5,615 -> $0.005615.
+            'a3c1f7e2-9d4b-4c8e-8f21-6b7e0d2c9a55': ['0.00561500', '0.005615', 'standard'],
+            // Claude Code, claude-sonnet-4-5 (5-minute writes $3.75): 3x3 + 61204x0.30 + 1877x3.75 + 612x15 = 34,588.95 -> $0.03458895 (Claude Code estimated $0.031243).
+            req_011CSJ9tExample0001: ['0.03458895', '0.031243', 'standard'],
+            // Claude Code, claude-haiku-4-5 ($1 in, $5 out): 312 + 20x5 = 412 -> $0.000412.
+            req_011CSJ9tExample0002: ['0.00041200', '0.000412', 'standard'],
+            // OpenLLMetry OpenAI, gpt-4o-mini ($0.15 in, $0.075 cached, $0.60 out): 125x0.15 + 1024x0.075 + 353x0.60 = 307.35 -> $0.00030735.
+            'chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7': ['0.00030735', null, 'standard'],
+            // OpenAI Batch, gpt-4o-mini at 50%: (24x0.15 + 15x0.60) x 0.5 = 6.3 -> $0.0000063.
+            req_tm0001: ['0.00000630', null, 'batch'],
+            // Gemini ($0.30 in, $0.03 cached, $2.50 out; thoughts are output): 2x0.30 + 3x0.03 + (238 + 41)x2.50 = 698.19 -> $0.00069819.
+            hS77aOmpFb66vr0P9ruBiQM: ['0.00069819', null, 'standard'],
+        });
+    });
+
+    it('no prompt, completion, message content or e-mail lands in any table', async () => {
+        // Every string value longer than 24 characters in the fixtures' content fields, collected independently of the mappers.
+        const secrets = new Set<string>(['dev@example.com']);
+        const walk = (v: unknown, key = ''): void => {
+            if (typeof v === 'string') {
+                if (/prompt|completion|messages|content|input\.value|output\.value|body|arguments|^text$|response$/i.test(key) && v.length > 24) secrets.add(v);
+            } else if (Array.isArray(v)) for (const x of v) walk(x, key);
+            else if (v && typeof v === 'object') {
+                const o = v as Record<string, unknown>;
+                if (typeof o.key === 'string' && o.value && typeof o.value === 'object') walk(Object.values(o.value)[0], o.key);
+                else for (const [k, x] of Object.entries(o)) walk(x, k);
+            }
+        };
+        for (const f of FILES) {
+            const text = readFileSync(join(fixtures, f), 'utf8');
+            for (const line of f.endsWith('.json') ? [text] : text.split('\n').filter(Boolean)) walk(JSON.parse(line));
+        }
+        expect(secrets.size).toBeGreaterThan(5);
+        const tables = await db().query(
+            "select table_schema || '.' || table_name as t from information_schema.tables where table_schema in ('raw', 'ops', 'staging', 'intermediate', 'marts')",
+        );
+        let dump = '';
+        for (const { t } of tables) for (const r of await db().query(`select x::text as s from ${t} as x`)) dump += `${r.s}\n`;
+        expect([...secrets].filter((s) => dump.includes(s))).toEqual([]);
+        expect(readdirSync(fixtures).length).toBeGreaterThan(5);
+    });
+});
