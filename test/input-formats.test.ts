@@ -146,4 +146,28 @@ describe('input formats', () => {
         expect([...secrets].filter((s) => dump.includes(s))).toEqual([]);
         expect(readdirSync(fixtures).length).toBeGreaterThan(5);
     });
+
+    it('--dry-run says per file what would load, what would be quarantined and why, with sample events, and writes nothing; --format overrides detection', async () => {
+        const dir = tempDir('formats-dry');
+        cpSync(join(fixtures, 'openai-batch-output.jsonl'), join(dir, 'batch.jsonl'));
+        cpSync(join(fixtures, 'claude-code-events.logs.jsonl'), join(dir, 'claude.jsonl'));
+        const before = await db().query('select count(*)::int as n from ops.load_manifest');
+        const r = await runCli(['ingest', dir, '--dry-run', '--max-error-rate', '1'], { DATABASE_URL: db().url });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toContain('batch.jsonl (openai-batch): would load 2, quarantine 1, skip 0 (not model calls)');
+        expect(r.stderr).toContain(
+            "ingest:   quarantined, line 3: batch request request-tm-2 status 429: no usage to load (the batch's error file has the reason)",
+        );
+        expect(r.stderr).toContain('claude.jsonl (otlp-logs): would load 3, quarantine 0, skip 1 (not model calls)');
+        expect(r.stderr).toMatch(/ingest: {3}event: \{"schema_version":2,"request_id":"req_011CSJ9tExample0001",.*"input_tokens":63084/);
+        expect(r.stderr).toContain('ingest: dry run: nothing was loaded or recorded');
+        expect(await db().query('select count(*)::int as n from ops.load_manifest')).toEqual(before);
+        // Forced to the native format, OTLP lines are not events: quarantined with the contract's reason.
+        const forced = await runCli(['ingest', dir, '--dry-run', '--format', 'native', '--max-error-rate', '1'], { DATABASE_URL: db().url });
+        expect(forced.stderr).toMatch(/claude\.jsonl \(native\): would load 0, quarantine 1/);
+        const wrong = await runCli(['ingest', dir, '--format', 'otlp'], { DATABASE_URL: db().url });
+        expect(wrong.stderr.trim().split('\n').at(-1)).toBe(
+            'tokenmart: ingest: --format "otlp" is not a format; use one of otlp-traces, otlp-logs, litellm, openai-batch, provider-response, native (or leave it out to detect each file\'s)',
+        );
+    }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { type AttributeMapping, DEFAULT_ATTRIBUTE_MAPPING } from '../ingest/formats/format.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
@@ -19,6 +20,8 @@ export interface Config {
         readonly onChangedFile: OnChangedFile;
         readonly keepText: boolean;
         readonly userIdHmacKey: string | undefined;
+        /** OTLP formats: the attributes that carry team, feature, tenant, user, session, environment. */
+        readonly attributes: AttributeMapping;
     };
     readonly slack: {
         readonly token: string | undefined;
@@ -54,7 +57,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
     timezone: null,
     outputDir: null,
     schedules: ['daily', 'weekly'],
-    ingest: ['maxErrorRate', 'onChangedFile', 'keepText'],
+    ingest: ['maxErrorRate', 'onChangedFile', 'keepText', 'attributes'],
     slack: ['channel', 'alertChannel', 'teamChannels'],
     freshness: ['warnAfterHours', 'errorAfterHours'],
     report: ['pdfTimeoutSeconds'],
@@ -136,6 +139,15 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
     if (onChanged !== 'fail' && onChanged !== 'replace') bad(file, 'ingest.onChangedFile', 'must be "fail" or "replace"');
     const keepText = pick(raw, 'ingest.keepText');
     if (keepText !== undefined && typeof keepText !== 'boolean') bad(file, 'ingest.keepText', 'must be true or false');
+    const attributeMap = pick(raw, 'ingest.attributes') ?? {};
+    const fields = Object.keys(DEFAULT_ATTRIBUTE_MAPPING);
+    if (typeof attributeMap !== 'object' || attributeMap === null || Array.isArray(attributeMap))
+        bad(file, 'ingest.attributes', `must be an object of contract field -> attribute names (${fields.join(', ')})`);
+    for (const [field, keys] of Object.entries(attributeMap as Json)) {
+        if (!fields.includes(field)) bad(file, `ingest.attributes.${field}`, `is not a field the mapping fills (known: ${fields.join(', ')})`);
+        if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' || k === ''))
+            bad(file, `ingest.attributes.${field}`, 'must be a list of attribute names, first match wins (e.g. ["team.id", "team"])');
+    }
     const teamChannels = pick(raw, 'slack.teamChannels') ?? {};
     if (
         typeof teamChannels !== 'object' ||
@@ -165,6 +177,7 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
             onChangedFile: onChanged,
             keepText: keepText ?? defaults.ingest.keepText,
             userIdHmacKey: env.TOKENMART_USER_ID_HMAC_KEY || undefined,
+            attributes: { ...DEFAULT_ATTRIBUTE_MAPPING, ...(attributeMap as Partial<AttributeMapping>) },
         },
         slack: {
             token: env.SLACK_BOT_TOKEN || undefined,

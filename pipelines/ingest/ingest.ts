@@ -24,6 +24,8 @@ export interface IngestOptions {
     readonly format?: string;
     /** Which attributes carry team, feature, tenant, user, session and environment (OTLP formats). */
     readonly attributes?: AttributeMapping;
+    /** Read, map and check every file, then roll back: nothing is loaded or recorded. */
+    readonly dryRun?: boolean;
 }
 
 export interface IngestProgress {
@@ -106,7 +108,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                     results.push(result);
                     continue;
                 }
-                if (options.onChangedFile === 'fail') {
+                if (options.onChangedFile === 'fail' && !options.dryRun) {
                     const reason = `content changed since it was loaded (file_id ${live.file_id}); loaded files must not change: restore it, write new data to a new file, or rerun with --on-changed replace to supersede the old version`;
                     await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [
                         loadId,
@@ -132,8 +134,9 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 formats,
                 forceFormat: options.format !== undefined,
                 formatOptions,
+                dryRun: options.dryRun,
             });
-            if (result.status === 'failed') {
+            if (result.status === 'failed' && !options.dryRun) {
                 await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [
                     loadId,
                     file.uri,

@@ -38,6 +38,9 @@ export interface FileResult extends LoadCounts {
     readonly status: FileStatus;
     /** The format the file was read as (detected from its first record, or --format). */
     readonly format?: string;
+    /** A dry run: a few events as they would land (scrubbed), and the first quarantined lines. */
+    readonly samples?: readonly string[];
+    readonly quarantineSamples?: readonly { readonly lineNo: number; readonly reason: string }[];
     /** Why it was skipped or failed: one line with the fix. */
     readonly reason?: string;
     readonly fileId?: string;
@@ -58,6 +61,8 @@ export interface LoadOptions {
     readonly formats: readonly InputFormat[];
     readonly forceFormat?: boolean;
     readonly formatOptions: FormatOptions;
+    /** Do everything but commit: the file is read, mapped and checked, and the transaction rolled back. */
+    readonly dryRun?: boolean;
 }
 
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
@@ -107,6 +112,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
     let unknownVersion = 0;
     let forgotten = 0;
     let skipped = 0;
+    const samples: string[] = [];
     // Found from the first record that parses (a name says nothing reliable about content).
     let format: InputFormat | undefined = options.forceFormat ? options.formats[0] : undefined;
     const ctx = lineContext(scrubber, options.forgotten, options.notBefore);
@@ -174,6 +180,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                     else if (outcome.kind === 'event') {
                         rows += `${prefix + at}\t${outcome.copyRow}\t${m.recordNo}\t${m.recordId === undefined ? '\\N' : copyText(m.recordId)}\n`;
                         loaded++;
+                        if (options.dryRun && samples.length < 3) samples.push(quarantineText(scrubber, JSON.stringify(m.event), m.event));
                         days.add(outcome.usageDate);
                         if (outcome.unknownVersion) unknownVersion++;
                     }
@@ -295,8 +302,9 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                 skipped,
             ],
         );
-        await client.query('commit');
+        await client.query(options.dryRun ? 'rollback' : 'commit');
         return {
+            ...(options.dryRun ? { samples, quarantineSamples: quarantined.samples } : {}),
             uri: file.uri,
             status: 'loaded',
             format: format?.name ?? 'native',

@@ -39,9 +39,11 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
             if (r.status === 'skipped') return; // a rerun over many loaded files stays quiet
             const secs = (Date.now() - started) / 1000;
             const line =
-                r.status === 'loaded'
-                    ? `ingest: loaded ${r.uri}: ${r.rowsLoaded} rows, ${r.rowsQuarantined} quarantined, ${r.blankLines} blank, ${r.duplicateRows} duplicates (${r.linesTotal} lines, ${mb(r.bytes)} MB in ${secs.toFixed(1)} s)`
-                    : `ingest: FAILED ${r.uri}: ${r.reason}`;
+                r.status === 'loaded' && r.samples
+                    ? `ingest: checked ${r.uri} (dry run, ${r.format}): ${r.linesTotal} lines in ${secs.toFixed(1)} s`
+                    : r.status === 'loaded'
+                      ? `ingest: loaded ${r.uri}: ${r.rowsLoaded} rows, ${r.rowsQuarantined} quarantined, ${r.blankLines} blank, ${r.duplicateRows} duplicates (${r.linesTotal} lines, ${mb(r.bytes)} MB in ${secs.toFixed(1)} s)`
+                      : `ingest: FAILED ${r.uri}: ${r.reason}`;
             bar?.stop(); // the bar restarts with the next file, below this file's line
             write(line);
         },
@@ -80,4 +82,18 @@ function formatLines(s: IngestSummary): string[] {
     return [...byFormat]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([name, c]) => `ingest:   ${name}: ${c.files} file(s), ${c.loaded} loaded, ${c.quarantined} quarantined, ${c.skipped} skipped (not model calls)`);
+}
+
+/** What a dry run found per file: its format, what would load, what would be quarantined and why, sample events. */
+export function dryRunReport(s: IngestSummary): string[] {
+    const out: string[] = [];
+    for (const f of s.files) {
+        if (f.status !== 'loaded') continue;
+        out.push(
+            `ingest: dry run: ${f.uri} (${f.format}): would load ${f.rowsLoaded}, quarantine ${f.rowsQuarantined}, skip ${f.recordsSkipped} (not model calls)`,
+        );
+        for (const q of f.quarantineSamples ?? []) out.push(`ingest:   quarantined, line ${q.lineNo}: ${q.reason}`);
+        for (const e of f.samples ?? []) out.push(`ingest:   event: ${e}`);
+    }
+    return out;
 }

@@ -43,6 +43,8 @@ export function removeLeftoverSpools(parent: string): number {
 export class QuarantineSpool {
     count = 0;
     first: { readonly lineNo: number; readonly reason: string } | undefined;
+    /** The first few quarantined lines (for a dry run's report). */
+    readonly samples: { readonly lineNo: number; readonly reason: string }[] = [];
     private dir: string | undefined;
     private out: WriteStream | undefined;
     private error: Error | undefined;
@@ -65,6 +67,7 @@ export class QuarantineSpool {
         }
         if (this.error) throw this.error;
         this.first ??= { lineNo, reason };
+        if (this.samples.length < 5) this.samples.push({ lineNo, reason });
         this.count++;
         // file_id is filled in at copy time; the spool holds the other columns.
         // ops.quarantine.line_text is text: NUL and lone surrogates cannot be stored (they are why some lines are here).

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import { UserError } from '../util/errors.js';
 import { ingest, type IngestSummary } from './ingest.js';
-import { formatIngestSummary, ingestProgress } from './progress.js';
+import { dryRunReport, formatIngestSummary, ingestProgress } from './progress.js';
 import { sourceFor } from './sources/source-for.js';
 
 export interface IngestFlags {
@@ -11,6 +11,8 @@ export interface IngestFlags {
     readonly maxErrorRate?: string;
     readonly onChanged?: string;
     readonly keepText?: boolean;
+    readonly format?: string;
+    readonly dryRun?: boolean;
 }
 
 /** Ingest as the CLI and the pipeline run do it: flags over config, progress and summary to `log`. */
@@ -34,6 +36,9 @@ export async function runIngest(
         keepText: flags.keepText ?? config.ingest.keepText,
         userIdHmacKey: config.ingest.userIdHmacKey,
         spoolDir: join(config.home, 'spool'),
+        format: flags.format,
+        attributes: config.ingest.attributes,
+        dryRun: flags.dryRun,
         progress: ingestProgress(log),
     });
     for (const note of source.notes ?? []) log(`ingest: skipped ${note}`);
@@ -43,6 +48,8 @@ export async function runIngest(
             `ingest: no log files in ${source.description} (names ending .jsonl, .json, .ndjson, optionally .gz${ignored ? `; ${ignored} other files there` : ''}); check the source`,
         );
     } else if (ignored) log(`ingest: ${ignored} other files ignored (not .jsonl, .json or .ndjson, optionally .gz)`);
+    if (flags.dryRun) for (const line of dryRunReport(summary)) log(line);
     for (const line of formatIngestSummary(summary)) log(line);
+    if (flags.dryRun) log('ingest: dry run: nothing was loaded or recorded; run without --dry-run to load');
     return summary;
 }
