@@ -9,12 +9,17 @@ import { FEATURES } from '../pipelines/demo/demo-catalog.js';
 import { Random } from '../pipelines/demo/random.js';
 import { projectRoot } from '../pipelines/util/project-root.js';
 import { fmt, freshBenchDatabase } from './bench-database.js';
+import { benchSmallObjects } from './bench-small-objects.js';
 
 /**
  * bench:ingest: N realistic events as gzip JSONL, then in the same run (a) tokenmart ingest and
  * (b) a plain COPY of the same decompressed lines into a one-column jsonb table.
- * Usage: npm run bench:ingest [-- N]
+ * Usage: npm run bench:ingest [-- N]; npm run bench:ingest -- --small [N] for N one-request objects (bench-small-objects.ts)
  */
+if (process.argv[2] === '--small') {
+    await benchSmallObjects(Number(process.argv[3] ?? 100_000));
+    process.exit(0);
+}
 const n = Number(process.argv[2] ?? 1_000_000);
 const files = 10;
 const dir = join(projectRoot, '.tokenmart', 'bench', 'ingest-logs');

@@ -109,7 +109,7 @@ describe('erasure (GDPR art. 17): tokenmart forget', () => {
         writeFileSync(file, jsonl([...events(true), event(999, { request_id: 'e_999', user_id: 'erin', timestamp: '2026-11-03T20:00:00Z' })]));
         const reload = await runCli(['ingest', dir, '--on-changed', 'replace', '--max-error-rate', '0.5'], env);
         expect(reload.code, reload.stderr).toBe(0);
-        expect(reload.stderr).toMatch(/37 loaded \+ 0 quarantined \+ 0 blank \+ 12 of erased users\/tenants \(not loaded\) = 49 lines/);
+        expect(reload.stderr).toMatch(/37 loaded \+ 0 quarantined \+ 0 blank \+ 12 of erased users\/tenants \(not loaded\) = 49 records in 49 lines/);
         expect((await counts(a(), 'user_id', 'alice')).raw).toBe(0);
         const [m] = await a().query("select rows_forgotten from ops.load_manifest where source_uri like '%/day.jsonl' and status = 'loaded'");
         expect(m.rows_forgotten).toBe(12);

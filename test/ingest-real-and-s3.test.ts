@@ -174,7 +174,7 @@ describe('ingest: crash safety and the CLI', () => {
         writeLog(dir, 'bad.jsonl', 'garbage\n');
         const bad = await runCli(['ingest', dir], { DATABASE_URL: t.url });
         expect(bad.code).toBe(1);
-        expect(bad.stderr).toMatch(/ingest: FAILED file:\/\/.*bad\.jsonl: 1 of 1 lines are invalid .*first: line 1: invalid JSON/);
+        expect(bad.stderr).toMatch(/ingest: FAILED file:\/\/.*bad\.jsonl: 1 of 1 records are invalid .*first: line 1: invalid JSON/);
         expect(bad.stderr).toMatch(/^tokenmart: ingest: 1 file\(s\) not loaded/m);
         const unreachable = await runCli(['ingest', dir], { DATABASE_URL: 'postgres://x:y@127.0.0.1:9/none' });
         expect(unreachable.code).toBe(1);

@@ -184,7 +184,7 @@ describe('ingest: bad lines are quarantined with file, line and reason', () => {
         writeLog(dir, 'mostly-good.jsonl', jsonl(lines));
         const s = await ingest(t.handle.pool, localSource(dir), { ...options, maxErrorRate: 0.05 });
         expect(s.filesFailed).toBe(1);
-        expect(s.files[0].reason).toMatch(/2 of 20 lines are invalid \(10\.0% > 5\.0% allowed; first: line 19: invalid JSON.*--max-error-rate/);
+        expect(s.files[0].reason).toMatch(/2 of 20 records are invalid \(10\.0% > 5\.0% allowed; first: line 19: invalid JSON.*--max-error-rate/);
         const [{ n }] = await t.query("select count(*)::int as n from raw.events where request_id like 'rate_%'");
         expect(n).toBe(0);
     });

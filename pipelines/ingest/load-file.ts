@@ -63,6 +63,11 @@ export interface LoadOptions {
     readonly formatOptions: FormatOptions;
     /** Do everything but commit: the file is read, mapped and checked, and the transaction rolled back. */
     readonly dryRun?: boolean;
+    /**
+     * The caller holds a transaction for a batch of small files: this file is a savepoint in it,
+     * released on success and rolled back to on failure; the batch commits (or not) as a whole.
+     */
+    readonly inBatch?: boolean;
 }
 
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
@@ -99,6 +104,13 @@ function rejectedByPostgres(err: Error): FileRejected {
     );
 }
 
+/** A JSON error at the very end of the text: the value goes on in the next lines (a multi-line document). */
+function endsEarly(reason: string, text: string): boolean {
+    if (/end of JSON input|Unterminated string/.test(reason)) return true;
+    const at = /at position (\d+)/.exec(reason);
+    return at !== null && Number(at[1]) >= text.trimEnd().length;
+}
+
 /**
  * Loads one file all-or-nothing: its rows, its quarantined lines and its manifest row commit in one
  * transaction, or none of them does. The caller has decided the file is new (or to be replaced).
@@ -118,13 +130,16 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
     const ctx = lineContext(scrubber, options.forgotten, options.notBefore);
     const days = new Set<string>(); // UTC days this file touches: a handful, whatever its size
     const quarantined = new QuarantineSpool(file.uri, options.spoolDir);
-    await client.query('begin');
+    const tx = options.inBatch
+        ? { begin: 'savepoint file_load', commit: 'release savepoint file_load', rollback: 'rollback to savepoint file_load' }
+        : { begin: 'begin', commit: 'commit', rollback: 'rollback' };
+    await client.query(tx.begin);
     try {
         // Two loaders on the same file wait for each other; the second then sees the manifest row.
         await client.query('select pg_advisory_xact_lock(hashtextextended($1, 7))', [file.uri]);
         const live = await client.query<{ file_id: string }>("select file_id from ops.load_manifest where source_uri = $1 and status = 'loaded'", [file.uri]);
         if (live.rowCount && live.rows[0].file_id !== options.replaceFileId) {
-            await client.query('rollback');
+            await client.query(tx.rollback);
             return emptyResult(file.uri, 'skipped', 'already loaded (by a concurrent run)');
         }
         if (options.replaceFileId) {
@@ -161,7 +176,8 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             const record = async (value: unknown, text: string, at: number): Promise<string> => {
                 let rows = '';
                 format ??= options.formats.find((f) => f.detect(value)) ?? options.formats[options.formats.length - 1];
-                if (!format.detect(value)) {
+                // A native file takes any JSON value: the contract check gives the reason a line is not an event.
+                if (format.name !== 'native' && !format.detect(value)) {
                     const reason = `not ${format.name} (the file is read as ${format.name}${options.forceFormat ? ', as --format says' : ', from its first record'}): a file holds one format`;
                     await quarantined.add(at, reason, quarantineText(scrubber, text.slice(0, 200)));
                     return rows;
@@ -187,6 +203,17 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                 }
                 return rows;
             };
+            /** Lines gathered for a document that turned out not to be one, read one by one. */
+            const asLines = async (buffered: readonly Buffer[], at: number): Promise<string> => {
+                let rows = '';
+                for (let k = 0; k < buffered.length; k++) {
+                    const line = decodeLine(buffered[k], scrubber);
+                    if (line.kind === 'blank') blank++;
+                    else if (line.kind === 'bad') await quarantined.add(at + k, line.reason, line.text);
+                    else rows += await record(line.value, line.text, at + k);
+                }
+                return rows;
+            };
             // A file whose first line is the start of a multi-line JSON document (pretty-printed
             // OTLP, one LiteLLM payload) is one record: its lines are gathered, then parsed whole.
             let document: Buffer[] | undefined;
@@ -197,12 +224,15 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                     lineNo = batch.firstLineNo + i;
                     if (document) {
                         documentBytes += batch.lines[i].length + 1;
-                        if (documentBytes > MAX_LINE_BYTES)
-                            throw new FileRejected(
-                                `a multi-line JSON document longer than ${MAX_LINE_BYTES / 2 ** 20} MiB; nothing of the file was loaded: write one record per line (JSON Lines)`,
-                            );
-                        document.push(batch.lines[i]);
-                        continue;
+                        // A second line that is a whole object, or more than a line's worth of
+                        // document: JSON Lines after all, whose first line is cut short.
+                        const whole = document.length === 1 && decodeLine(batch.lines[i], scrubber).kind === 'json';
+                        if (!whole && documentBytes <= MAX_LINE_BYTES) {
+                            document.push(batch.lines[i]);
+                            continue;
+                        }
+                        out += await asLines(document, 1 + blank);
+                        document = undefined;
                     }
                     const oversize = batch.oversize?.get(i);
                     if (oversize !== undefined) {
@@ -214,7 +244,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                     if (decoded.kind === 'blank') blank++;
                     else if (decoded.kind === 'bad') {
                         const start = batch.lines[i].toString('utf8').trim();
-                        if (lineNo === 1 + blank && /^[{[]/.test(start) && /end of JSON input|Unterminated|Expected/.test(decoded.reason)) {
+                        if (lineNo === 1 + blank && /^[{[]/.test(start) && endsEarly(decoded.reason, start)) {
                             document = [batch.lines[i]];
                             documentBytes = batch.lines[i].length;
                         } else await quarantined.add(lineNo, decoded.reason, decoded.text);
@@ -226,11 +256,8 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             }
             if (document) {
                 const decoded = decodeLine(Buffer.concat(document.flatMap((b) => [b, Buffer.from('\n')])), scrubber);
-                const at = 1 + blank;
-                if (decoded.kind === 'json') {
-                    const out = await record(decoded.value, decoded.text, at);
-                    if (out && !copy.write(out)) await once(copy, 'drain');
-                } else if (decoded.kind === 'bad') await quarantined.add(at, `the document starting at line ${at}: ${decoded.reason}`, decoded.text);
+                const out = decoded.kind === 'json' ? await record(decoded.value, decoded.text, 1 + blank) : await asLines(document, 1 + blank);
+                if (out && !copy.write(out)) await once(copy, 'drain');
             }
         } catch (err) {
             // Postgres refusing a row ends the COPY first and breaks our writes: report its reason.
@@ -302,7 +329,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                 skipped,
             ],
         );
-        await client.query(options.dryRun ? 'rollback' : 'commit');
+        await client.query(options.dryRun ? tx.rollback : tx.commit);
         return {
             ...(options.dryRun ? { samples, quarantineSamples: quarantined.samples } : {}),
             uri: file.uri,
@@ -322,7 +349,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             redactions,
         };
     } catch (err) {
-        await client.query('rollback').catch(() => undefined);
+        await client.query(tx.rollback).catch(() => undefined);
         // Counts made inside a rolled-back load never happened.
         Object.assign(scrubber.counts, before);
         if (err instanceof FileRejected) return { ...emptyResult(file.uri, 'failed', err.message), linesTotal: lines, bytes: stats.rawBytes };
