@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import type { OnChangedFile } from '../config/config.js';
+import { loadBatch } from './load-batch.js';
 import { emptyResult, loadFile, type FileResult, type LoadCounts } from './load-file.js';
 import type { ForgottenSubjects } from './forgotten.js';
 import { removeLeftoverSpools } from './quarantine-spool.js';
@@ -34,11 +35,15 @@ export interface IngestOptions {
 export const SMALL_FILE_BYTES = 1 << 20;
 const BATCH_FILES = 1000;
 const BATCH_BYTES = 32 << 20;
+/** Files looked up in the manifest with one query. */
+const LIST_CHUNK = 1000;
 
 export interface IngestProgress {
     fileStarted(uri: string, size: number): void;
     rows(rows: number, bytes: number): void;
     fileDone(result: FileResult): void;
+    /** Small files loaded together (or, when Postgres refused a row, one by one). */
+    batchDone(results: readonly FileResult[], seconds: number): void;
 }
 
 export interface IngestSummary extends LoadCounts {
@@ -66,6 +71,27 @@ async function loadForgotten(client: PoolClient): Promise<ForgottenSubjects> {
     };
 }
 
+/** The live manifest rows of these files, if any: one query for a chunk of the listing. */
+async function liveManifests(client: PoolClient, uris: readonly string[]): Promise<ReadonlyMap<string, LiveManifest>> {
+    const { rows } = await client.query<LiveManifest & { source_uri: string }>(
+        "select source_uri, file_id, content_id, size_bytes::text, modified_at from ops.load_manifest where source_uri = any($1::text[]) and status = 'loaded'",
+        [uris],
+    );
+    return new Map(rows.map((r) => [r.source_uri, r]));
+}
+
+async function* inChunks<T>(items: AsyncIterable<T>, size: number): AsyncIterable<T[]> {
+    let chunk: T[] = [];
+    for await (const item of items) {
+        chunk.push(item);
+        if (chunk.length >= size) {
+            yield chunk;
+            chunk = [];
+        }
+    }
+    if (chunk.length) yield chunk;
+}
+
 /** The same content id the loader records: SHA-256 of the raw bytes (no decompression needed). */
 async function localContentId(file: SourceFile): Promise<string> {
     const hash = createHash('sha256');
@@ -82,7 +108,6 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
     const started = Date.now();
     const loadId = randomUUID();
     const scrubber = new PiiScrubber({ keepText: options.keepText, userIdHmacKey: options.userIdHmacKey });
-    const results: FileResult[] = [];
     const spoolDir = options.spoolDir ?? join(tmpdir(), 'tokenmart-spool');
     // A loader killed mid-file left its spool (scrubbed lines, but still): the next run removes it.
     removeLeftoverSpools(spoolDir);
@@ -92,90 +117,96 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
     const formats = options.format ? [known.get(options.format)!] : await partsInOrder(FORMATS, Promise.resolve(known), 'pipelines/ingest/formats/format.ts');
     const formatOptions = { attributes: options.attributes ?? DEFAULT_ATTRIBUTE_MAPPING };
     const client = await pool.connect();
-    // Small files share a transaction (each a savepoint in it): one commit for hundreds of
-    // one-request objects instead of one each. A crash rolls the whole batch back, manifest rows
-    // included, so every file of it loads again: still exactly once per file.
-    let batch = { open: false, files: 0, bytes: 0 };
-    const commitBatch = async () => {
-        if (batch.open) await client.query('commit');
-        batch = { open: false, files: 0, bytes: 0 };
+    const results: FileResult[] = [];
+    const done = (index: number, result: FileResult) => {
+        results[index] = result;
+        options.progress?.fileDone(result);
+    };
+    const recordFailure = async (uri: string, contentId: string | null, reason: string | undefined) => {
+        if (options.dryRun) return;
+        await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [loadId, uri, contentId, reason]);
     };
     try {
-        const forgotten = await loadForgotten(client);
-        const notBefore = (await client.query<{ h: string }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h;
-        for await (const file of source.list()) {
-            options.progress?.fileStarted(file.uri, file.size);
-            const live = (
-                await client.query<LiveManifest>(
-                    "select file_id, content_id, size_bytes::text, modified_at from ops.load_manifest where source_uri = $1 and status = 'loaded'",
-                    [file.uri],
-                )
-            ).rows[0];
-            let result: FileResult;
-            let replaceFileId: string | undefined;
-            if (live) {
-                const unchangedByStat =
-                    !file.knownContentId && Number(live.size_bytes) === file.size && live.modified_at?.getTime() === file.modifiedAt?.getTime();
-                const contentId = unchangedByStat ? live.content_id : (file.knownContentId ?? (await localContentId(file)));
-                if (contentId === live.content_id) {
-                    result = emptyResult(file.uri, 'skipped', 'already loaded');
-                    options.progress?.fileDone(result);
-                    results.push(result);
+        const loadOptions = {
+            loadId,
+            spoolDir,
+            forgotten: await loadForgotten(client),
+            notBefore: (await client.query<{ h: string }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h,
+            maxErrorRate: options.maxErrorRate,
+            onProgress: (rows: number, bytes: number) => options.progress?.rows(rows, bytes),
+            formats,
+            forceFormat: options.format !== undefined,
+            formatOptions,
+            dryRun: options.dryRun,
+            keepSamples: options.dryRun,
+        };
+        // Small new files wait here, then load together (load-batch.ts): one transaction for
+        // hundreds of one-request objects instead of one each.
+        let batch: { index: number; file: SourceFile }[] = [];
+        let batchBytes = 0;
+        const flush = async () => {
+            if (!batch.length) return;
+            const pending = batch;
+            batch = [];
+            batchBytes = 0;
+            const started = Date.now();
+            const loaded = await loadBatch(
+                client,
+                pending.map((p) => p.file),
+                scrubber,
+                loadOptions,
+            );
+            // Postgres refused a row: the batch's files load one by one, so only the file at fault
+            // fails; a file too big to hold in memory loads alone, streaming.
+            const each: FileResult[] = [];
+            for (let k = 0; k < pending.length; k++) each.push(loaded?.[k] ?? (await loadFile(client, pending[k].file, scrubber, loadOptions)));
+            for (let k = 0; k < pending.length; k++) {
+                results[pending[k].index] = each[k];
+                if (each[k].status === 'failed') await recordFailure(each[k].uri, pending[k].file.knownContentId ?? null, each[k].reason);
+            }
+            options.progress?.batchDone(each, (Date.now() - started) / 1000);
+        };
+        let index = 0;
+        for await (const chunk of inChunks(source.list(), LIST_CHUNK)) {
+            const live = await liveManifests(
+                client,
+                chunk.map((f) => f.uri),
+            );
+            for (const file of chunk) {
+                const at = index++;
+                options.progress?.fileStarted(file.uri, file.size);
+                const old = live.get(file.uri);
+                let replaceFileId: string | undefined;
+                if (old) {
+                    const unchangedByStat =
+                        !file.knownContentId && Number(old.size_bytes) === file.size && old.modified_at?.getTime() === file.modifiedAt?.getTime();
+                    const contentId = unchangedByStat ? old.content_id : (file.knownContentId ?? (await localContentId(file)));
+                    if (contentId === old.content_id) {
+                        done(at, emptyResult(file.uri, 'skipped', 'already loaded'));
+                        continue;
+                    }
+                    if (options.onChangedFile === 'fail' && !options.dryRun) {
+                        const reason = `content changed since it was loaded (file_id ${old.file_id}); loaded files must not change: restore it, write new data to a new file, or rerun with --on-changed replace to supersede the old version`;
+                        await recordFailure(file.uri, contentId, reason);
+                        done(at, emptyResult(file.uri, 'failed', reason));
+                        continue;
+                    }
+                    replaceFileId = old.file_id;
+                }
+                if (!options.dryRun && !options.unbatched && !replaceFileId && file.size <= SMALL_FILE_BYTES) {
+                    batch.push({ index: at, file });
+                    batchBytes += file.size;
+                    if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await flush();
                     continue;
                 }
-                if (options.onChangedFile === 'fail' && !options.dryRun) {
-                    const reason = `content changed since it was loaded (file_id ${live.file_id}); loaded files must not change: restore it, write new data to a new file, or rerun with --on-changed replace to supersede the old version`;
-                    await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [
-                        loadId,
-                        file.uri,
-                        contentId,
-                        reason,
-                    ]);
-                    result = emptyResult(file.uri, 'failed', reason);
-                    options.progress?.fileDone(result);
-                    results.push(result);
-                    continue;
-                }
-                replaceFileId = live.file_id;
-            }
-            const small = !options.dryRun && !options.unbatched && file.size <= SMALL_FILE_BYTES;
-            if (!small) await commitBatch();
-            else if (!batch.open) {
-                await client.query('begin');
-                batch = { open: true, files: 0, bytes: 0 };
-            }
-            result = await loadFile(client, file, scrubber, {
-                inBatch: small,
-                loadId,
-                spoolDir,
-                forgotten,
-                notBefore,
-                maxErrorRate: options.maxErrorRate,
-                replaceFileId,
-                onProgress: (rows, bytes) => options.progress?.rows(rows, bytes),
-                formats,
-                forceFormat: options.format !== undefined,
-                formatOptions,
-                dryRun: options.dryRun,
-            });
-            if (result.status === 'failed' && !options.dryRun) {
-                await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [
-                    loadId,
-                    file.uri,
-                    file.knownContentId ?? null,
-                    result.reason,
-                ]);
-            }
-            options.progress?.fileDone(result);
-            results.push(result);
-            if (small) {
-                batch = { ...batch, files: batch.files + 1, bytes: batch.bytes + file.size };
-                if (batch.files >= BATCH_FILES || batch.bytes >= BATCH_BYTES) await commitBatch();
+                await flush();
+                const result = await loadFile(client, file, scrubber, { ...loadOptions, replaceFileId });
+                if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason);
+                done(at, result);
             }
         }
-        await commitBatch();
+        await flush();
     } finally {
-        if (batch.open) await client.query('rollback').catch(() => undefined);
         client.release();
     }
     // Line counts cover loaded files only, so loaded + quarantined + blank = lines holds for the run.

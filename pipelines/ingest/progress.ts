@@ -38,16 +38,35 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
             rowsBefore += r.rowsLoaded;
             if (r.status === 'skipped') return; // a rerun over many loaded files stays quiet
             const secs = (Date.now() - started) / 1000;
-            const line =
-                r.status === 'loaded' && r.samples
-                    ? `ingest: checked ${r.uri} (dry run, ${r.format}): ${r.linesTotal} lines in ${secs.toFixed(1)} s`
-                    : r.status === 'loaded'
-                      ? `ingest: loaded ${r.uri}: ${r.rowsLoaded} rows, ${r.rowsQuarantined} quarantined, ${r.blankLines} blank, ${r.duplicateRows} duplicates (${r.linesTotal} lines, ${mb(r.bytes)} MB in ${secs.toFixed(1)} s)`
-                      : `ingest: FAILED ${r.uri}: ${r.reason}`;
             bar?.stop(); // the bar restarts with the next file, below this file's line
-            write(line);
+            write(fileLine(r, secs));
+        },
+        batchDone(results, secs) {
+            if (results.length === 1) {
+                this.fileDone(results[0]);
+                return;
+            }
+            files += results.length;
+            const loaded = results.filter((r) => r.status === 'loaded');
+            const sum = (f: (r: FileResult) => number) => loaded.reduce((acc, r) => acc + f(r), 0);
+            rowsBefore += sum((r) => r.rowsLoaded);
+            bar?.stop();
+            // One line for a batch of small files: a gateway's 100,000 objects are not 100,000 lines.
+            if (loaded.length)
+                write(
+                    `ingest: loaded ${loaded.length} small files together (${loaded[0].uri} ... ${loaded.at(-1)!.uri}): ${sum((r) => r.rowsLoaded)} rows, ${sum((r) => r.rowsQuarantined)} quarantined, ${sum((r) => r.blankLines)} blank, ${sum((r) => r.duplicateRows)} duplicates (${sum((r) => r.linesTotal)} lines, ${mb(sum((r) => r.bytes))} MB in ${secs.toFixed(1)} s)`,
+                );
+            for (const r of results) if (r.status === 'failed') write(fileLine(r, 0));
         },
     };
+}
+
+function fileLine(r: FileResult, secs: number): string {
+    return r.status === 'loaded' && r.samples
+        ? `ingest: checked ${r.uri} (dry run, ${r.format}): ${r.linesTotal} lines in ${secs.toFixed(1)} s`
+        : r.status === 'loaded'
+          ? `ingest: loaded ${r.uri}: ${r.rowsLoaded} rows, ${r.rowsQuarantined} quarantined, ${r.blankLines} blank, ${r.duplicateRows} duplicates (${r.linesTotal} lines, ${mb(r.bytes)} MB in ${secs.toFixed(1)} s)`
+          : `ingest: FAILED ${r.uri}: ${r.reason}`;
 }
 
 export function formatIngestSummary(s: IngestSummary): string[] {

@@ -38,7 +38,8 @@ export function removeLeftoverSpools(parent: string): number {
 /**
  * Quarantined lines of the file being loaded, spooled to a temporary file (the connection is busy
  * with the rows' COPY), then copied into ops.quarantine in the same transaction. Memory stays flat
- * however many lines a big file quarantines.
+ * however many lines a big file quarantines. A small file's (at most a few MiB, see ingest.ts)
+ * can be held in memory instead: no folder per one-request object.
  */
 export class QuarantineSpool {
     count = 0;
@@ -48,16 +49,22 @@ export class QuarantineSpool {
     private dir: string | undefined;
     private out: WriteStream | undefined;
     private error: Error | undefined;
+    private readonly held: string[] | undefined;
+    /** Bytes of quarantined rows held in memory (inMemory spools). */
+    heldChars = 0;
 
     /** `parent`: the folder spools are made in (one folder per spool, named with the pid). */
     constructor(
         private readonly fileUri: string,
         private readonly parent: string,
-    ) {}
+        options: { readonly inMemory?: boolean } = {},
+    ) {
+        if (options.inMemory) this.held = [];
+    }
 
     /** `text`: the line as ops.quarantine keeps it, already scrubbed and cut (quarantine-text.ts). */
     async add(lineNo: number, reason: string, text: string, recordNo = 0): Promise<void> {
-        if (!this.out) {
+        if (!this.out && !this.held) {
             mkdirSync(this.parent, { recursive: true });
             this.dir = mkdtempSync(join(this.parent, `${SPOOL_PREFIX}${process.pid}-`));
             this.out = createWriteStream(join(this.dir, 'rows.copy'));
@@ -72,34 +79,50 @@ export class QuarantineSpool {
         // file_id is filled in at copy time; the spool holds the other columns.
         // ops.quarantine.line_text is text: NUL and lone surrogates cannot be stored (they are why some lines are here).
         const stored = (text.replaceAll('\u0000', '') as WellFormed).toWellFormed();
-        if (!this.out.write(`${copyText(this.fileUri)}\t${lineNo}\t${recordNo}\t${copyText(reason)}\t${copyText(stored)}\n`)) await once(this.out, 'drain');
+        const row = `${copyText(this.fileUri)}\t${lineNo}\t${recordNo}\t${copyText(reason)}\t${copyText(stored)}\n`;
+        if (this.held) {
+            this.held.push(row);
+            this.heldChars += row.length;
+        } else if (!this.out!.write(row)) await once(this.out!, 'drain');
     }
 
-    /** COPY the spooled lines into ops.quarantine under `fileId`, inside the caller's transaction. */
-    async copyInto(client: PoolClient, fileId: string): Promise<void> {
+    /** The spooled lines as COPY rows of ops.quarantine under `fileId`. */
+    async *rows(fileId: string): AsyncIterable<string> {
+        const prefix = `${fileId}\t`;
+        if (this.held) {
+            if (this.held.length) yield this.held.map((row) => prefix + row).join('');
+            return;
+        }
         if (!this.out) return;
         if (this.error) throw this.error;
         this.out.end();
         await once(this.out, 'finish');
         if (this.error) throw this.error;
-        const copy = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, record_no, reason, line_text) from stdin'));
-        const prefix = `${fileId}\t`;
         let carry = '';
-        await pipeline(
-            createReadStream(join(this.dir!, 'rows.copy'), { encoding: 'utf8' }),
-            async function* (source: AsyncIterable<string>) {
-                for await (const chunk of source) {
-                    const lines = (carry + chunk).split('\n');
-                    carry = lines.pop()!;
-                    if (lines.length) yield `${lines.map((l) => prefix + l).join('\n')}\n`;
-                }
-            },
-            copy,
-        );
+        for await (const chunk of createReadStream(join(this.dir!, 'rows.copy'), { encoding: 'utf8' })) {
+            const lines = (carry + chunk).split('\n');
+            carry = lines.pop()!;
+            if (lines.length) yield `${lines.map((l) => prefix + l).join('\n')}\n`;
+        }
+    }
+
+    /** COPY the spooled lines into ops.quarantine under `fileId`, inside the caller's transaction. */
+    async copyInto(client: PoolClient, fileId: string): Promise<void> {
+        await copyQuarantine(client, [{ spool: this, fileId }]);
     }
 
     dispose(): void {
         this.out?.destroy();
         if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     }
+}
+
+/** One COPY into ops.quarantine for the quarantined lines of several files (a batch, or one file). */
+export async function copyQuarantine(client: PoolClient, files: readonly { readonly spool: QuarantineSpool; readonly fileId: string }[]): Promise<void> {
+    const pending = files.filter((f) => f.spool.count > 0);
+    if (!pending.length) return;
+    const copy = client.query(copyStreams.from('copy ops.quarantine (file_id, source_uri, line_no, record_no, reason, line_text) from stdin'));
+    await pipeline(async function* () {
+        for (const f of pending) yield* f.spool.rows(f.fileId);
+    }, copy);
 }
