@@ -36,5 +36,36 @@ describe('tokenmart demo', () => {
         expect(text).toMatch(/retries \(requests \+\d+\.\d%, retry share \d+% .*support \/ ticket-triage \/ gpt-4\.1 \$[\d.]+ \$[\d.]+ [\d.]+/);
         const weekly = readdirSync(join(out, 'digests')).find((f) => f.startsWith('weekly_'))!;
         expect(readFileSync(join(out, 'digests', weekly), 'utf8')).toMatch(/support \/ ticket-triage \/ gpt-4\.1: \$[\d.]+ vs \$[\d.]+ expected; retries/);
+
+        // The prompt experiment: v8 raises thumbs-up and also escalations, assigned by session.
+        const results = await db().query(
+            "select metric, verdict, mixed_units::int as mixed_units, control_estimate::float8 as a, treatment_estimate::float8 as b from marts.mart_experiment_results where experiment_id = 'support-prompt-v8' order by metric",
+        );
+        const of = (metric: string) => results.find((x) => x.metric === metric)!;
+        expect(of('assignment')).toMatchObject({ verdict: 'ok', mixed_units: 0 });
+        expect(of('escalated_rate').verdict).toBe('worse');
+        expect(of('thumbs_up_rate').b).toBeGreaterThan(of('thumbs_up_rate').a);
+        // At the demo's 0.2 scale ~350 votes may not be enough to show +8 points: never 'worse' or 'no detectable difference'.
+        expect(['better', 'not enough data']).toContain(of('thumbs_up_rate').verdict);
+        // The quality page: experiments with the dot-and-interval chart, SLOs, stage latency.
+        const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))![1]);
+        const pageText = (n: number) => execFileSync('pdftotext', ['-f', String(n), '-l', String(n), '-layout', pdf, '-'], { encoding: 'utf8' });
+        const page = Array.from({ length: pages }, (_, i) => i + 1).find((n) => /^\s*Experiments\s*$/m.test(pageText(n)));
+        expect(page, 'a page headed Experiments').toBeDefined();
+        const quality = pageText(page!).replace(/\s+/g, ' ');
+        expect(quality).toMatch(/support-prompt-v8: support-chat, prompt_version v7 → v8/);
+        expect(quality).toMatch(/escalated_rate .*worse/);
+        expect(text).toMatch(/SLOs and error budgets .*support-chat latency/);
+        expect(text).toMatch(/Where the time goes/);
+        // The chart is drawn: the page's pixels hold the verdicts' colours (pdftoppm, 50 dpi, raw PPM).
+        const ppm = execFileSync('pdftoppm', ['-f', String(page), '-l', String(page), '-r', '50', pdf], { maxBuffer: 64 << 20 });
+        const header = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.subarray(0, 40).toString('latin1'))!;
+        const pixels = ppm.subarray(header[0].length);
+        const near = (r: number, g: number, b: number) => {
+            let n = 0;
+            for (let i = 0; i + 2 < pixels.length; i += 3) if (Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b) < 40) n++;
+            return n;
+        };
+        expect(near(0xc0, 0x50, 0x4d), 'red (worse) dots and intervals').toBeGreaterThan(20);
     }, 300_000);
 });

@@ -122,7 +122,12 @@ describe('models: incremental builds', () => {
             'marts.mart_cost_anomalies',
             'marts.mart_daily_cost',
             'marts.mart_daily_quality',
+            'marts.mart_daily_stage_latency',
             'marts.mart_daily_usage',
+            'marts.mart_experiment_results',
+            'marts.mart_quality_drift',
+            'marts.mart_slo_status',
+            'marts.mart_weekly_cost_per_outcome',
         ]);
         const cost = byId['marts.mart_daily_cost'].columns.find((c) => c.name === 'cost_usd')!;
         expect(cost).toMatchObject({ type: 'numeric', description: expect.stringContaining('sum of the bucket costs') });

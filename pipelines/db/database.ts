@@ -374,6 +374,18 @@ export interface MartsMartDailyScopeSpend {
   usage_date: string | null;
 }
 
+export interface MartsMartDailyStageLatency {
+  feature: string | null;
+  latency_share: Numeric | null;
+  p50_ms: Numeric | null;
+  p95_ms: Numeric | null;
+  p99_ms: Numeric | null;
+  requests: Int8 | null;
+  stage: string | null;
+  staged_requests: Int8 | null;
+  usage_date: string | null;
+}
+
 export interface MartsMartDailyTeamCost {
   cache_hit_savings_usd: Numeric | null;
   cache_read_savings_usd: Numeric | null;
@@ -388,6 +400,7 @@ export interface MartsMartDailyTeamCost {
 }
 
 export interface MartsMartDailyUsage {
+  cache_hit_latency_p50_ms: number | null;
   cache_hit_rate: Numeric | null;
   error_rate: Numeric | null;
   error_requests: Int8 | null;
@@ -411,6 +424,34 @@ export interface MartsMartDailyUsage {
   usage_date: string | null;
 }
 
+export interface MartsMartExperimentResults {
+  abs_diff: Numeric | null;
+  adjusted_p_value: number | null;
+  assignment_unit: string | null;
+  ci_high: Numeric | null;
+  ci_low: Numeric | null;
+  control_estimate: Numeric | null;
+  control_n: Int8 | null;
+  control_variant: string | null;
+  design_effect: number | null;
+  end_date: string | null;
+  experiment_id: string | null;
+  feature: string | null;
+  method: string | null;
+  metric: string | null;
+  metric_role: string | null;
+  mixed_units: Int8 | null;
+  p_value: number | null;
+  rel_diff: Numeric | null;
+  required_n_per_arm: number | null;
+  start_date: string | null;
+  treatment_estimate: Numeric | null;
+  treatment_n: Int8 | null;
+  treatment_variant: string | null;
+  variant_field: string | null;
+  verdict: string | null;
+}
+
 export interface MartsMartForecastBacktest {
   abs_pct_error: Numeric | null;
   actual_usd: Numeric | null;
@@ -428,6 +469,45 @@ export interface MartsMartForecastBacktest {
   is_low_confidence: boolean | null;
   scope_type: string | null;
   scope_value: string | null;
+}
+
+export interface MartsMartQualityDrift {
+  baseline_n: Int8 | null;
+  baseline_value: Numeric | null;
+  change: Numeric | null;
+  current_n: Int8 | null;
+  current_value: Numeric | null;
+  drift_status: string | null;
+  feature: string | null;
+  ks_p_value: number | null;
+  ks_statistic: Numeric | null;
+  metric: string | null;
+  metric_kind: string | null;
+  model: string | null;
+  psi: Numeric | null;
+  week_start: string | null;
+}
+
+export interface MartsMartSloStatus {
+  attainment: Numeric | null;
+  attainment_7d: Numeric | null;
+  attainment_window: Numeric | null;
+  bad_calls_window: Numeric | null;
+  burn_rate_1d: Numeric | null;
+  burn_rate_7d: Numeric | null;
+  burn_rate_window: Numeric | null;
+  calls: Int8 | null;
+  calls_7d: Numeric | null;
+  calls_window: Numeric | null;
+  error_budget_calls: Numeric | null;
+  error_budget_remaining: Numeric | null;
+  feature: string | null;
+  good_calls: Int8 | null;
+  objective: string | null;
+  status: string | null;
+  target: Numeric | null;
+  usage_date: string | null;
+  window_days: number | null;
 }
 
 export interface MartsMartSpendForecast {
@@ -448,6 +528,21 @@ export interface MartsMartSpendForecast {
   remaining_days: Numeric | null;
   scope_type: string | null;
   scope_value: string | null;
+}
+
+export interface MartsMartWeeklyCostPerOutcome {
+  cost_per_request_usd: Numeric | null;
+  cost_per_resolved_usd: Numeric | null;
+  cost_per_session_usd: Numeric | null;
+  cost_per_thumbs_up_usd: Numeric | null;
+  cost_usd: Numeric | null;
+  feature: string | null;
+  requests: Int8 | null;
+  resolved_outcomes: Int8 | null;
+  sessions: Int8 | null;
+  thumbs_up: Int8 | null;
+  unpriced_requests: Int8 | null;
+  week_start: string | null;
 }
 
 export interface OpsDeliveries {
@@ -653,6 +748,21 @@ export interface SeedsBudgets {
   soft_pct: Numeric | null;
 }
 
+export interface SeedsExperiments {
+  assignment_unit: string | null;
+  control_value: string | null;
+  description: string | null;
+  end_date: string | null;
+  experiment_id: string | null;
+  feature: string | null;
+  guard_metrics: string | null;
+  primary_metric: string | null;
+  start_date: string | null;
+  treatment_share: Numeric | null;
+  treatment_value: string | null;
+  variant_field: string | null;
+}
+
 export interface SeedsFeatures {
   description: string | null;
   feature: string | null;
@@ -702,6 +812,22 @@ export interface SeedsModelPricesImported {
   provider: string | null;
   reasoning_per_mtok: Numeric | null;
   source: string | null;
+}
+
+export interface SeedsQualitySettings {
+  ks_max_p_value: Numeric | null;
+  min_sample: number | null;
+  psi_major: Numeric | null;
+  psi_moderate: Numeric | null;
+  rate_change_points: Numeric | null;
+}
+
+export interface SeedsSlos {
+  availability_target: Numeric | null;
+  feature: string | null;
+  latency_percentile: Numeric | null;
+  latency_threshold_ms: Numeric | null;
+  window_days: number | null;
 }
 
 export interface SeedsTeams {
@@ -781,6 +907,21 @@ export interface StagingStgEvents {
   user_satisfaction_score: number | null;
 }
 
+export interface StagingStgExperiments {
+  assignment_unit: string | null;
+  control_variant: string | null;
+  description: string | null;
+  end_date: string | null;
+  experiment_id: string | null;
+  feature: string | null;
+  is_primary: boolean | null;
+  metric: string | null;
+  start_date: string | null;
+  treatment_share: Numeric | null;
+  treatment_variant: string | null;
+  variant_field: string | null;
+}
+
 export interface StagingStgFeatures {
   feature: string | null;
   feature_description: string | null;
@@ -810,6 +951,22 @@ export interface StagingStgModelPrices {
   reasoning_per_mtok: Numeric | null;
 }
 
+export interface StagingStgQualitySettings {
+  ks_max_p_value: Numeric | null;
+  min_sample: number | null;
+  psi_major: Numeric | null;
+  psi_moderate: Numeric | null;
+  rate_change_points: Numeric | null;
+}
+
+export interface StagingStgSlos {
+  feature: string | null;
+  latency_threshold_ms: Numeric | null;
+  objective: string | null;
+  target: Numeric | null;
+  window_days: number | null;
+}
+
 export interface StagingStgTeams {
   cost_center: string | null;
   department: string | null;
@@ -833,10 +990,15 @@ export interface DB {
   "marts.mart_daily_cost": MartsMartDailyCost;
   "marts.mart_daily_quality": MartsMartDailyQuality;
   "marts.mart_daily_scope_spend": MartsMartDailyScopeSpend;
+  "marts.mart_daily_stage_latency": MartsMartDailyStageLatency;
   "marts.mart_daily_team_cost": MartsMartDailyTeamCost;
   "marts.mart_daily_usage": MartsMartDailyUsage;
+  "marts.mart_experiment_results": MartsMartExperimentResults;
   "marts.mart_forecast_backtest": MartsMartForecastBacktest;
+  "marts.mart_quality_drift": MartsMartQualityDrift;
+  "marts.mart_slo_status": MartsMartSloStatus;
   "marts.mart_spend_forecast": MartsMartSpendForecast;
+  "marts.mart_weekly_cost_per_outcome": MartsMartWeeklyCostPerOutcome;
   "ops.deliveries": OpsDeliveries;
   "ops.dirty_days": OpsDirtyDays;
   "ops.erasures": OpsErasures;
@@ -853,16 +1015,22 @@ export interface DB {
   "raw.events": RawEvents;
   "seeds.anomaly_settings": SeedsAnomalySettings;
   "seeds.budgets": SeedsBudgets;
+  "seeds.experiments": SeedsExperiments;
   "seeds.features": SeedsFeatures;
   "seeds.model_prices": SeedsModelPrices;
   "seeds.model_prices_imported": SeedsModelPricesImported;
+  "seeds.quality_settings": SeedsQualitySettings;
+  "seeds.slos": SeedsSlos;
   "seeds.teams": SeedsTeams;
   "seeds.users": SeedsUsers;
   "staging.stg_anomaly_settings": StagingStgAnomalySettings;
   "staging.stg_budgets": StagingStgBudgets;
   "staging.stg_events": StagingStgEvents;
+  "staging.stg_experiments": StagingStgExperiments;
   "staging.stg_features": StagingStgFeatures;
   "staging.stg_model_prices": StagingStgModelPrices;
+  "staging.stg_quality_settings": StagingStgQualitySettings;
+  "staging.stg_slos": StagingStgSlos;
   "staging.stg_teams": StagingStgTeams;
   "staging.stg_users": StagingStgUsers;
 }

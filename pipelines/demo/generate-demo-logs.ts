@@ -73,6 +73,18 @@ function timestamp(rng: Random, dayStart: number): string {
  * Writes realistic synthetic usage logs, one gzip JSONL file per day, plus the awkward files real
  * pipelines meet: late arrivals, re-delivered duplicates, a CRLF+BOM file, a newer schema version.
  */
+/** The first day of the demo's prompt experiment (support-chat v7 vs v8): 30 days before its end. */
+export function demoExperimentStart(endDate: string): string {
+    return new Date(Date.parse(`${endDate}T00:00:00Z`) - 30 * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** 0 or 1 from a session id (FNV-1a): the demo experiment's assignment, stable per session. */
+function sessionArm(sessionId: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < sessionId.length; i++) h = Math.imul(h ^ sessionId.charCodeAt(i), 0x01000193);
+    return (h >>> 0) % 2;
+}
+
 export function generateDemoLogs(options: DemoOptions): DemoFiles {
     const rng = new Random(options.seed);
     rmSync(options.outDir, { recursive: true, force: true });
@@ -84,7 +96,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
     const endMs = Date.parse(`${options.endDate}T00:00:00Z`);
     const startMs = endMs - (options.days - 1) * DAY_MS;
     const v2FromMs = startMs + Math.floor(options.days / 2) * DAY_MS;
-    const abStartMs = endMs - 30 * DAY_MS;
+    const abStartMs = Date.parse(`${demoExperimentStart(options.endDate)}T00:00:00Z`);
     // The runaway retry loop: Wednesday and Thursday of the last complete week before the day after
     // endDate, so the weekly report and digest of the demo's run both cover it.
     const spikeWeek = lastCompleteWeek(new Date(endMs + DAY_MS));
@@ -116,7 +128,12 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                 const appCacheHit = Boolean(spec.appCacheRate && rng.chance(spec.appCacheRate));
                 const isError = !appCacheHit && rng.chance(spike ? 0.45 : 0.018);
                 const errorType = isError ? (spike ? 'rate_limit' : rng.weighted(ERROR_TYPES)) : null;
-                const promptVersion = spec.feature === 'support-chat' ? (dayMs >= abStartMs && rng.chance(0.5) ? 'v8' : 'v7') : `${spec.feature}-v3`;
+                // A session is a day's conversation; the prompt experiment assigns whole sessions
+                // (by a hash of the id), so no session sees both versions.
+                const sessionId = `sess_${day.replaceAll('-', '')}_${rng.int(1, 3_000).toString(36)}`;
+                const promptVersion =
+                    spec.feature === 'support-chat' ? (dayMs >= abStartMs && sessionArm(sessionId) === 1 ? 'v8' : 'v7') : `${spec.feature}-v3`;
+                // v8 is warmer: more thumbs-up and higher faithfulness, but it also escalates more.
                 const better = promptVersion === 'v8' ? 0.08 : 0;
                 const latency = appCacheHit
                     ? rng.logNormal(12, 0.4)
@@ -133,7 +150,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                     model: choice.model,
                     response_model: choice.provider === 'openai' && choice.model === 'gpt-4.1' ? 'gpt-4.1-2025-04-14' : choice.model,
                     operation: spec.operation ?? 'chat',
-                    session_id: `sess_${rng.int(1, 40_000).toString(36)}`,
+                    session_id: sessionId,
                     trace_id: `tr_${requestId.slice(4)}`,
                     user_id: `user_${userNo}`,
                     team: spec.team,
@@ -175,16 +192,22 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                 if (!isError && rng.chance(0.02)) ev.guardrail_flags = [rng.pick(['pii_detected', 'jailbreak_attempt', 'off_topic'])];
                 if (spec.hasOutcome && !isError)
                     ev.outcome = rng.weighted([
-                        ['resolved', 70 + better * 100],
-                        ['escalated', 20],
-                        ['abandoned', 10],
+                        ['resolved', 70 - better * 50],
+                        ['escalated', 20 + better * 75],
+                        ['abandoned', 10 - better * 25],
                     ] as const);
                 if (spec.feature === 'answer-engine' && !appCacheHit) {
+                    // Retrieval and rerank run before the model call, inside the request: the
+                    // end-to-end latency is their sum with the llm stage, never less.
+                    const retrieval = Math.round(rng.logNormal(80, 0.4));
+                    const rerank = Math.round(rng.logNormal(35, 0.3));
+                    const llm = Math.round(latency);
                     ev.stages = [
-                        { name: 'retrieval', duration_ms: Math.round(rng.logNormal(80, 0.4)) },
-                        { name: 'rerank', duration_ms: Math.round(rng.logNormal(35, 0.3)) },
-                        { name: 'llm', duration_ms: Math.round(latency) },
+                        { name: 'retrieval', duration_ms: retrieval },
+                        { name: 'rerank', duration_ms: rerank },
+                        { name: 'llm', duration_ms: llm },
                     ];
+                    ev.latency_ms = retrieval + rerank + llm;
                 }
                 if (spec.feature === 'support-chat') {
                     ev.prompt_text = rng.chance(0.03)

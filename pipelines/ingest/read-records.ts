@@ -90,7 +90,8 @@ export async function readRecords(
     /** One record (a line, or a whole document) -> COPY rows, quarantined entries and counts. */
     const record = async (value: unknown, text: string, at: number): Promise<string> => {
         let rows = '';
-        const format = (r.format ??= formats.find((f) => f.detect(value)) ?? formats[formats.length - 1]);
+        r.format ??= formats.find((f) => f.detect(value)) ?? formats[formats.length - 1];
+        const format = r.format;
         // A native file takes any JSON value: the contract check gives the reason a line is not an event.
         if (format.name !== 'native' && !format.detect(value)) {
             const reason = `not ${format.name} (the file is read as ${format.name}${forceFormat ? ', as --format says' : ', from its first record'}): a file holds one format`;
@@ -136,7 +137,8 @@ export async function readRecords(
     for await (const batch of readLineBatches(input, r.stats, MAX_LINE_BYTES)) {
         let out = '';
         for (let i = 0; i < batch.lines.length; i++) {
-            const lineNo = (r.lineNo = batch.firstLineNo + i);
+            const lineNo = batch.firstLineNo + i;
+            r.lineNo = lineNo;
             if (document) {
                 documentBytes += batch.lines[i].length + 1;
                 // A second line that is a whole object, or more than a line's worth of

@@ -1,9 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, MartsMartCostAnomalies } from '../../pipelines/db/database.js';
 import { formatInt, formatUsd } from '../format.js';
+import { addDays } from '../period.js';
 import { mrkdwn } from '../sections/text.js';
 
-/** P1: a hard budget passed; P2: a soft threshold passed or the month projected over; P3: a cost anomaly. */
+/** P1: a hard budget passed; P2: a soft threshold passed, the month projected over, or an SLO burning; P3: a cost anomaly. */
 export type AlertTier = 'P1' | 'P2' | 'P3';
 
 export interface Alert {
@@ -53,6 +54,28 @@ export async function findAlerts(db: Kysely<DB>, day: string): Promise<Alert[]> 
             text,
         });
     }
+    // SLOs: burning (7-day burn rate above 1) or the window's budget spent. Once per objective,
+    // level and ISO week: a burn that lasts a week is one message, and spent after burning is another.
+    const slos = await db
+        .selectFrom('marts.mart_slo_status')
+        .selectAll()
+        .where('usage_date', '=', day)
+        .where('status', 'in', ['burning', 'exhausted'])
+        .orderBy('feature')
+        .orderBy('objective')
+        .execute();
+    const week = isoWeekStart(day);
+    for (const s of slos) {
+        const base = `slo:${s.feature}:${s.objective}:${week}`;
+        const left = s.error_budget_remaining === null ? '—' : `${(100 * Number(s.error_budget_remaining)).toFixed(0)}%`;
+        alerts.push({
+            id: `${base}:${s.status}`,
+            tier: 'P2',
+            supersededBy: s.status === 'burning' ? [`${base}:exhausted`] : [],
+            channel: undefined,
+            text: `:hourglass_flowing_sand: *P2 SLO ${s.status === 'exhausted' ? 'error budget spent' : 'burning'}*: ${mrkdwn(s.feature ?? '')} ${s.objective} through ${day}: ${(100 * Number(s.attainment_7d)).toFixed(2)}% good over 7 days against a target of ${(100 * Number(s.target)).toFixed(2)}%, burn rate ${Number(s.burn_rate_7d).toFixed(2)}×; ${left} of the ${s.window_days}-day error budget left. Do: ${s.objective === 'latency' ? 'look for slow models, long prompts or retries in the feature (marts.mart_daily_usage, mart_daily_stage_latency)' : 'look at errors by type in marts.mart_daily_usage'}, and hold risky changes to the feature until the burn is under 1.`,
+        });
+    }
     const anomalies = await db
         .selectFrom('marts.mart_cost_anomalies')
         .selectAll()
@@ -70,6 +93,12 @@ export async function findAlerts(db: Kysely<DB>, day: string): Promise<Alert[]> 
         });
     }
     return alerts;
+}
+
+/** Monday of the ISO week of a day (YYYY-MM-DD). */
+function isoWeekStart(day: string): string {
+    const d = new Date(`${day}T00:00:00Z`);
+    return addDays(day, -((d.getUTCDay() + 6) % 7));
 }
 
 type AnomalyRow = Selectable<MartsMartCostAnomalies>;

@@ -13,7 +13,7 @@ import {
 } from '../format.js';
 import { esc } from './html.js';
 import { mrkdwn } from './text.js';
-import { percentile, sumWithin } from './queries.js';
+import { callPercentile, sumWithin } from './queries.js';
 import type { ReportSection, SectionContext } from './section.js';
 
 /** Spend of the period and its baseline, month to date, requests, unpriced count, savings. */
@@ -44,7 +44,7 @@ async function loadOps(ctx: SectionContext) {
     const { period, team } = ctx;
     const ops = await ctx.db
         .selectFrom('marts.fct_requests')
-        .select((eb) => [sql<string | null>`avg(${eb.ref('is_error')}::int)`.as('error_rate'), percentile(eb, 0.95, 'latency_ms').as('p95')])
+        .select((eb) => [sql<string | null>`avg(${eb.ref('is_error')}::int)`.as('error_rate'), callPercentile(eb, 0.95, 'latency_ms').as('p95')])
         .where('usage_date', '>=', period.start)
         .where('usage_date', '<=', period.end)
         .$if(team !== undefined, (qb) => qb.where('team', '=', team!))

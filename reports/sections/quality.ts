@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { formatInt, formatMs, formatPercent } from '../format.js';
 import { esc } from './html.js';
-import { percentile } from './queries.js';
+import { callPercentile } from './queries.js';
 import type { ReportSection, SectionContext } from './section.js';
 
 /** Requests, error rate, p95 latency and thumbs-up rate per feature in the period. */
@@ -15,7 +15,7 @@ export async function loadFeatureHealth(ctx: SectionContext) {
                     'feature',
                     eb.fn.countAll<string>().as('requests'),
                     sql<string>`avg(${eb.ref('is_error')}::int)`.as('error_rate'),
-                    percentile(eb, 0.95, 'latency_ms').as('p95'),
+                    callPercentile(eb, 0.95, 'latency_ms').as('p95'),
                 ])
                 .where('usage_date', '>=', period.start)
                 .where('usage_date', '<=', period.end)

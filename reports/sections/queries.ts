@@ -23,7 +23,15 @@ export function sumWithin<TB extends keyof DB>(
     return divisor === 1 ? sql<string>`${total}` : sql<string>`(${total} / ${divisor})`;
 }
 
-/** percentile_cont(p) within group (order by column), null when there are no values. */
-export function percentile<TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, p: number, column: StringReference<DB, TB>): RawBuilder<number | null> {
-    return sql<number | null>`percentile_cont(${sql.lit(p)}) within group (order by ${eb.ref(column)})`;
+/**
+ * percentile_cont(p) of a column of marts.fct_requests over model calls only: an application-cache
+ * hit answers in milliseconds and is not a call, so it is left out (README, "SLOs"). Null when
+ * there are no values.
+ */
+export function callPercentile(
+    eb: ExpressionBuilder<DB, 'marts.fct_requests'>,
+    p: number,
+    column: StringReference<DB, 'marts.fct_requests'>,
+): RawBuilder<number | null> {
+    return sql<number | null>`percentile_cont(${sql.lit(p)}) within group (order by ${eb.ref(column)}) filter (where not ${eb.ref('is_cache_hit')})`;
 }

@@ -38,7 +38,8 @@ figure { margin: 4pt 0; text-align: center; } figure svg { max-width: 100%; heig
 .nodata, .banner { border: 1pt dashed #9aa5b1; padding: 14pt; text-align: center; color: #52606d; margin: 6pt 0; }
 .banner { border-style: solid; border-color: #d64545; color: #b42318; background: #fde8e8; }
 .notes li { margin-bottom: 2pt; } .keep { break-inside: avoid; } table.compact { font-size: 8pt; } table.compact td { padding: 2pt 4pt; } .page-break { break-before: page; }
-.note { font-size: 8pt; color: #52606d; margin: 2pt 0; } .status-hard { color: #b42318; font-weight: bold; } .status-soft, .status-projected_over { color: #a8640a; font-weight: bold; }`;
+.note { font-size: 8pt; color: #52606d; margin: 2pt 0; } .status-hard { color: #b42318; font-weight: bold; } .status-soft, .status-projected_over { color: #a8640a; font-weight: bold; }
+.verdict-better { color: #2e8540; font-weight: bold; } .verdict-worse, .verdict-sample-ratio-mismatch, .status-exhausted, .drift-drifted { color: #b42318; font-weight: bold; } .status-burning, .drift-moved, .drift-moderate { color: #a8640a; font-weight: bold; }`;
 
 /** The sections' HTML in one self-contained document (inline SVG and CSS, no external URL). */
 export async function renderWeeklyHtml(

@@ -12,6 +12,11 @@ export const WEEKLY_SECTIONS = [
     'movers',
     'anomalies',
     'quality',
+    'experiments',
+    'slos',
+    'stage-latency',
+    'cost-per-outcome',
+    'drift',
     'data-notes',
 ];
 
