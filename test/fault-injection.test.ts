@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +47,17 @@ describe('fault injection', () => {
     it('24 SIGKILLs at random points of loads and builds (seed 2026): the last run leaves the clean marts, no row lost or doubled', async () => {
         const t = await createTestDatabase('fault_kills');
         const spool = join(tempDir('fault-home'), '.tokenmart');
-        const env = { DATABASE_URL: t.url, TOKENMART_SOURCE: logs, TOKENMART_OUTPUT_DIR: tempDir('fault-out'), SLACK_BOT_TOKEN: '', TOKENMART_HOME: spool };
+        // Batches of 4 small files, so a load commits several times and a kill can land between.
+        const config = join(tempDir('fault-config'), 'tokenmart.config.json');
+        writeFileSync(config, JSON.stringify({ ingest: { batchFiles: 4 } }));
+        const env = {
+            DATABASE_URL: t.url,
+            TOKENMART_SOURCE: logs,
+            TOKENMART_OUTPUT_DIR: tempDir('fault-out'),
+            SLACK_BOT_TOKEN: '',
+            TOKENMART_HOME: spool,
+            TOKENMART_CONFIG: config,
+        };
         const rng = new Random(2026);
         let kills = { ingest: 0, build: 0 };
         let finishedFirst = 0;
@@ -55,8 +65,9 @@ describe('fault injection', () => {
             for (let k = 0; k < 24; k++) {
                 const which = k % 2 === 0 ? 'ingest' : 'build';
                 // Kills land by progress, not by clock, so each one hits work in flight: a load after 0
-                // or 1 committed files and up to 300 ms into the next (loads resume where the last one
-                // died); a full build after 1 to 10 finished models and up to 300 ms into the next.
+                // or 1 committed batches (of 4 small files: ingest.batchFiles in this test's config) and
+                // up to 300 ms into the next (loads resume where the last one died); a full build after 1
+                // to 10 finished models and up to 300 ms into the next.
                 const { child, done } = startCli(which === 'ingest' ? ['ingest', logs] : ['build', '--full-refresh'], env);
                 const after = which === 'ingest' ? Math.floor(rng.next() * 2) : 1 + Math.floor(rng.next() * 10);
                 const marker = which === 'ingest' ? (after ? /ingest: loaded/ : /ingest: reading/) : /build: (SUCCESS|UP_TO_DATE) /;
@@ -138,11 +149,12 @@ describe('fault injection', () => {
         const t = await createTestDatabase('fault_disk');
         const home = join(tempDir('fault-disk-home'), '.tokenmart');
         const dir = tempDir('fault-disk-logs');
-        // 1,000 bad lines: their spool (about 230 KB) outgrows a 64 KiB file-size limit (RLIMIT_FSIZE,
-        // which a process sees as EFBIG, as it sees ENOSPC on a full disk).
+        // 1,000 bad lines: their spool (about 1.2 MB) outgrows a 64 KiB file-size limit (RLIMIT_FSIZE,
+        // which a process sees as EFBIG, as it sees ENOSPC on a full disk). The file is over 1 MiB, so
+        // it is loaded alone and streamed, its quarantine spooled to disk (small files' is in memory).
         const lines = Array.from({ length: 2000 }, (_, i) =>
             i % 2
-                ? `{"broken": ${i}, "pad": "${'x'.repeat(200)}"`
+                ? `{"broken": ${i}, "pad": "${'x'.repeat(1200)}"`
                 : JSON.stringify({
                       schema_version: 1,
                       request_id: `d_${i}`,

@@ -19,6 +19,8 @@ export interface Config {
         readonly maxErrorRate: number;
         readonly onChangedFile: OnChangedFile;
         readonly keepText: boolean;
+        /** Small files per transaction: a crash makes the next run load up to this many again. */
+        readonly batchFiles: number;
         readonly userIdHmacKey: string | undefined;
         /** OTLP formats: the attributes that carry team, feature, tenant, user, session, environment. */
         readonly attributes: AttributeMapping;
@@ -42,7 +44,7 @@ export const CONFIG_FILE_NAME = 'tokenmart.config.json';
 const defaults = {
     timezone: 'UTC',
     schedules: { daily: '0 6 * * *', weekly: '0 7 * * 1' },
-    ingest: { maxErrorRate: 0.05, onChangedFile: 'fail' as OnChangedFile, keepText: false },
+    ingest: { maxErrorRate: 0.05, onChangedFile: 'fail' as OnChangedFile, keepText: false, batchFiles: 1000 },
     slack: { channel: '#llm-spend', alertChannel: '#data-alerts', teamChannels: {} },
     outputDir: 'out',
     freshness: { warnAfterHours: 30, errorAfterHours: 72 },
@@ -57,7 +59,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
     timezone: null,
     outputDir: null,
     schedules: ['daily', 'weekly'],
-    ingest: ['maxErrorRate', 'onChangedFile', 'keepText', 'attributes'],
+    ingest: ['maxErrorRate', 'onChangedFile', 'keepText', 'batchFiles', 'attributes'],
     slack: ['channel', 'alertChannel', 'teamChannels'],
     freshness: ['warnAfterHours', 'errorAfterHours'],
     report: ['pdfTimeoutSeconds'],
@@ -176,6 +178,7 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
             maxErrorRate: num('ingest.maxErrorRate', defaults.ingest.maxErrorRate, 0, 1),
             onChangedFile: onChanged,
             keepText: keepText ?? defaults.ingest.keepText,
+            batchFiles: Math.floor(num('ingest.batchFiles', defaults.ingest.batchFiles, 1, 100_000)),
             userIdHmacKey: env.TOKENMART_USER_ID_HMAC_KEY || undefined,
             attributes: { ...DEFAULT_ATTRIBUTE_MAPPING, ...(attributeMap as Partial<AttributeMapping>) },
         },

@@ -12,7 +12,7 @@ import { loadProject } from '../transform/project.js';
 import { UserError } from '../util/errors.js';
 import { stageDefinitions } from '../run/stages/stage.js';
 import { writeDemoBudgets } from './demo-budgets.js';
-import { writeDemoExperiments } from './demo-experiments.js';
+import { writeDemoQualitySeeds } from './demo-quality-seeds.js';
 import { generateDemoLogs } from './generate-demo-logs.js';
 
 export interface DemoOptions {
@@ -68,7 +68,7 @@ export async function runDemo(handle: DatabaseHandle, config: Config, options: D
     const loaded = await runPipeline(handle, demoConfig, { kind: 'daily', source: logsDir, log, stages: ['ingest', 'build'].map((n) => defined.get(n)!) });
     if (loaded.status === 'skipped' || loaded.status === 'failed') throw new UserError(`demo: ${loaded.message}`);
     process.env.TOKENMART_MODELS_DIR = await writeDemoBudgets(handle.db, join(options.home, 'demo'), options.endDate);
-    writeDemoExperiments(process.env.TOKENMART_MODELS_DIR, options.endDate);
+    writeDemoQualitySeeds(process.env.TOKENMART_MODELS_DIR, options.endDate);
     log(
         `demo: budgets set against ${options.endDate.slice(0, 7)} in ${process.env.TOKENMART_MODELS_DIR}/seeds/budgets.csv (one soft, one projected over, two ok)`,
     );

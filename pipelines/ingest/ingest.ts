@@ -29,6 +29,8 @@ export interface IngestOptions {
     readonly dryRun?: boolean;
     /** One transaction per file even for small files (the loader before batching; for benchmarks). */
     readonly unbatched?: boolean;
+    /** Small files per transaction (default BATCH_FILES): a crash makes the next run load up to this many again. */
+    readonly batchFiles?: number;
 }
 
 /** Files up to this size are loaded in shared transactions of up to BATCH_FILES files or BATCH_BYTES. */
@@ -196,7 +198,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 if (!options.dryRun && !options.unbatched && !replaceFileId && file.size <= SMALL_FILE_BYTES) {
                     batch.push({ index: at, file });
                     batchBytes += file.size;
-                    if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await flush();
+                    if (batch.length >= (options.batchFiles ?? BATCH_FILES) || batchBytes >= BATCH_BYTES) await flush();
                     continue;
                 }
                 await flush();

@@ -34,6 +34,7 @@ export async function runIngest(
         maxErrorRate,
         onChangedFile: onChanged,
         keepText: flags.keepText ?? config.ingest.keepText,
+        batchFiles: config.ingest.batchFiles,
         userIdHmacKey: config.ingest.userIdHmacKey,
         spoolDir: join(config.home, 'spool'),
         format: flags.format,
