@@ -39,7 +39,7 @@ describe('tokenmart demo', () => {
 
         // The prompt experiment: v8 raises thumbs-up and also escalations, assigned by session.
         const results = await db().query(
-            "select metric, verdict, mixed_units::int as mixed_units, control_estimate::float8 as a, treatment_estimate::float8 as b from marts.mart_experiment_results where experiment_id = 'support-prompt-v8' order by metric",
+            "select metric, verdict, mixed_units::int as mixed_units, control_estimate::float8 as a, treatment_estimate::float8 as b from marts.mart_experiment_results where experiment_id = 'support-prompt-v8' and as_of_date = (select max(as_of_date) from marts.mart_experiment_results) order by metric",
         );
         const of = (metric: string) => results.find((x) => x.metric === metric)!;
         expect(of('assignment')).toMatchObject({ verdict: 'ok', mixed_units: 0 });

@@ -4,6 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
+import { parseIsoWeek, weeklyPeriod } from '../reports/period.js';
+import { experiments } from '../reports/sections/experiments.js';
+import { sectionContext } from '../reports/sections/section.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
 import { copyModels } from './support/models-fixture.js';
 import { useTestDatabase } from './support/test-database.js';
@@ -111,7 +114,10 @@ describe('statistics', () => {
     const db = useTestDatabase('statistics');
     const one = async (sql: string) => (await db().query(sql))[0];
     const result = async (experiment: string, metric: string) =>
-        one(`select * from marts.mart_experiment_results where experiment_id = '${experiment}' and metric = '${metric}'`);
+        one(
+            `select * from marts.mart_experiment_results where experiment_id = '${experiment}' and metric = '${metric}'
+             and as_of_date = (select max(as_of_date) from marts.mart_experiment_results)`,
+        );
 
     beforeAll(async () => {
         const models = copyModels('statistics');
@@ -217,6 +223,21 @@ describe('statistics', () => {
         expect(Number(ks.ks_statistic)).toBeCloseTo(232 / 1100, 6);
         // The asymptotic p-value against scipy's exact one.
         expect(Math.abs(ks.ks_p_value - 0.015739183865607353)).toBeLessThan(0.003);
+    });
+
+    it('results by as-of week, and a weekly digest that names only the primary verdicts that changed', async () => {
+        const weeks = await db().query(
+            "select as_of_date::text as day, control_n::int as a, treatment_n::int as b, verdict from marts.mart_experiment_results where experiment_id = 'latency' and metric = 'latency_p95' order by 1",
+        );
+        // Sundays from the week of Nov 1 to the week of the last data (Nov 17); the fixture's days are Nov 10 to 17.
+        expect(weeks.map((w) => w.day)).toEqual(['2026-11-01', '2026-11-08', '2026-11-15', '2026-11-22']);
+        expect(weeks[3]).toMatchObject({ a: 100, b: 100, verdict: 'worse' });
+        expect(weeks[2].a).toBeLessThan(100); // through Nov 15 only: below the 100 values a percentile needs
+        expect(weeks[2].verdict).toBe('not enough data');
+        const part = await experiments.digest!(sectionContext(db().handle.db, weeklyPeriod(parseIsoWeek('2026-W47'))));
+        const text = JSON.stringify(part.blocks);
+        expect(text).toMatch(/Experiment verdicts that changed.*latency \(A → B\): latency_p95 .*\*worse\* \(p = 0\.00\d; was not enough data\)/);
+        expect(text).not.toMatch(/srm/); // a sample ratio mismatch both weeks: no news
     });
 
     it('latency p95: order statistics per arm, and the normal test of their difference', async () => {

@@ -427,6 +427,7 @@ export interface MartsMartDailyUsage {
 export interface MartsMartExperimentResults {
   abs_diff: Numeric | null;
   adjusted_p_value: number | null;
+  as_of_date: string | null;
   assignment_unit: string | null;
   ci_high: Numeric | null;
   ci_low: Numeric | null;

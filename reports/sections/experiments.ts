@@ -1,15 +1,25 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { formatInt } from '../format.js';
+import { addDays } from '../period.js';
 import { renderSvg } from '../render/chart.js';
 import { esc, figure } from './html.js';
 import type { ReportSection, SectionContext } from './section.js';
 import { chartLabel, mrkdwn } from './text.js';
 
-/** Experiments running at some point of the period, with every metric row (marts.mart_experiment_results). */
-export async function loadExperimentResults(ctx: SectionContext) {
+/** The Sunday on or after a day: the as-of day of the mart's weekly results that cover it. */
+export function weekEnd(day: string): string {
+    return addDays(day, (7 - new Date(`${day}T00:00:00Z`).getUTCDay()) % 7);
+}
+
+/**
+ * Experiments running at some point of the period, every metric row as known at the end of the
+ * period's week (marts.mart_experiment_results is by as-of Sunday); `weeksBefore` reads an earlier week.
+ */
+export async function loadExperimentResults(ctx: SectionContext, weeksBefore = 0) {
     return ctx.db
         .selectFrom('marts.mart_experiment_results')
         .selectAll()
+        .where('as_of_date', '=', addDays(weekEnd(ctx.period.end), -7 * weeksBefore))
         .where('start_date', '<=', ctx.period.end)
         .where((eb) => eb.or([eb('end_date', 'is', null), eb('end_date', '>=', ctx.period.start)]))
         .orderBy('experiment_id')
@@ -130,7 +140,7 @@ export const experiments: ReportSection = {
         const svg = await renderSvg(experimentIntervalSpec(rows));
         return {
             html: `<div class="page-break"><h2>Experiments</h2>
-<p class="muted">Results over each experiment's whole run so far. Rates: two-proportion z-test and Newcombe interval; eval scores and cost: Welch's t; p95 latency: order-statistic intervals. Guard metrics' p-values are Holm-adjusted; session or user assignment corrects for clustering (README, "Experiments").</p>
+<p class="muted">Results on each experiment's data through ${esc(weekEnd(ctx.period.end))}. Rates: two-proportion z-test and Newcombe interval; eval scores and cost: Welch's t; p95 latency: order-statistic intervals. Guard metrics' p-values are Holm-adjusted; session or user assignment corrects for clustering (README, "Experiments").</p>
 ${figure(svg, 'No interval to draw')}
 ${tables}</div>`,
             figures: Object.fromEntries(rows.filter((r) => r.metric_role !== 'assignment').map((r) => [`${r.experiment_id}:${r.metric}`, r.verdict ?? ''])),
@@ -139,14 +149,17 @@ ${tables}</div>`,
 
     async digest(ctx) {
         if (ctx.period.kind !== 'weekly' || ctx.team !== undefined) return { blocks: [] };
-        const rows = (await loadExperimentResults(ctx)).filter((r) => r.metric_role === 'primary');
-        if (!rows.length) return { blocks: [] };
-        const lines = rows
+        // Only news: a primary verdict that is new this week or differs from last week's.
+        const now = (await loadExperimentResults(ctx)).filter((r) => r.metric_role === 'primary');
+        const before = new Map((await loadExperimentResults(ctx, 1)).filter((r) => r.metric_role === 'primary').map((r) => [r.experiment_id, r.verdict]));
+        const changed = now.filter((r) => before.get(r.experiment_id) !== r.verdict);
+        if (!changed.length) return { blocks: [] };
+        const lines = changed
             .map(
                 (r) =>
-                    `• ${mrkdwn(r.experiment_id ?? '')} (${mrkdwn(r.control_variant ?? '')} → ${mrkdwn(r.treatment_variant ?? '')}): ${mrkdwn(r.metric ?? '')} ${formatEstimate(r.metric!, r.control_estimate)} → ${formatEstimate(r.metric!, r.treatment_estimate)}, *${r.verdict}* (p = ${formatP(r.p_value)})`,
+                    `• ${mrkdwn(r.experiment_id ?? '')} (${mrkdwn(r.control_variant ?? '')} → ${mrkdwn(r.treatment_variant ?? '')}): ${mrkdwn(r.metric ?? '')} ${formatEstimate(r.metric!, r.control_estimate)} → ${formatEstimate(r.metric!, r.treatment_estimate)}, *${r.verdict}* (p = ${formatP(r.p_value)}; ${before.has(r.experiment_id) ? `was ${before.get(r.experiment_id)}` : 'first week'})`,
             )
             .join('\n');
-        return { blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*Experiments*\n${lines}` } }] };
+        return { blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*Experiment verdicts that changed*\n${lines}` } }] };
     },
 };

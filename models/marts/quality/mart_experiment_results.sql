@@ -1,4 +1,6 @@
--- One row per experiment x metric (seeds.experiments), plus one 'assignment' row per experiment:
+-- One row per experiment x as-of week x metric (seeds.experiments), plus one 'assignment' row per
+-- experiment and week: the results with the data through each Sunday (as_of_date) of the run, so a
+-- report for a past week shows what was known then, and a digest sees a verdict change.
 -- n per arm, the estimate per arm, treatment - control with a 95% interval, a p-value and a
 -- verdict. Methods (README, "Experiments"):
 --   rates (thumbs_up_rate, resolved_rate, escalated_rate): pooled two-proportion z-test and
@@ -21,7 +23,7 @@ requests as (
     select * from marts.fct_requests
 ),
 
-experiment_list as (
+experiment_definitions as (
     select distinct
         experiment_id,
         feature,
@@ -35,9 +37,33 @@ experiment_list as (
     from experiments
 ),
 
+-- Each Sunday from the experiment's first week to the week of its end (or of the last data).
+experiment_list as (
+    select
+        experiment_definitions.*,
+        weeks.as_of_date::date as as_of_date
+    from experiment_definitions
+    cross join (select max(usage_date) as last_date from requests) as data_span
+    cross join lateral generate_series(
+        date_trunc('week', experiment_definitions.start_date)::date + 6,
+        date_trunc('week', least(coalesce(experiment_definitions.end_date, data_span.last_date), data_span.last_date))::date + 6,
+        interval '7 days'
+    ) as weeks (as_of_date)
+),
+
+experiment_metrics as (
+    select
+        experiments.*,
+        experiment_list.as_of_date
+    from experiments
+    inner join experiment_list
+        on experiment_list.experiment_id = experiments.experiment_id
+),
+
 exposures as (
     select
         experiment_list.experiment_id,
+        experiment_list.as_of_date,
         case
             when experiment_list.assignment_unit = 'session' then coalesce(requests.session_id, requests.request_id)
             when experiment_list.assignment_unit = 'user' then coalesce(requests.user_id, requests.request_id)
@@ -58,7 +84,7 @@ exposures as (
     inner join requests
         on requests.feature = experiment_list.feature
         and requests.usage_date >= experiment_list.start_date
-        and requests.usage_date <= coalesce(experiment_list.end_date, requests.usage_date)
+        and requests.usage_date <= least(coalesce(experiment_list.end_date, experiment_list.as_of_date), experiment_list.as_of_date)
         and (case when experiment_list.variant_field = 'model' then requests.model else requests.prompt_version end)
             in (experiment_list.control_variant, experiment_list.treatment_variant)
 ),
@@ -66,18 +92,20 @@ exposures as (
 mixed_units as (
     select
         experiment_id,
+        as_of_date,
         unit_id
     from exposures
-    group by experiment_id, unit_id
+    group by experiment_id, as_of_date, unit_id
     having count(distinct arm) > 1
 ),
 
 mixed_counts as (
     select
         experiment_id,
+        as_of_date,
         count(*) as mixed_units
     from mixed_units
-    group by experiment_id
+    group by experiment_id, as_of_date
 ),
 
 clean_exposures as (
@@ -85,28 +113,31 @@ clean_exposures as (
     from exposures
     left join mixed_units
         on mixed_units.experiment_id = exposures.experiment_id
+        and mixed_units.as_of_date = exposures.as_of_date
         and mixed_units.unit_id = exposures.unit_id
     where mixed_units.unit_id is null
 ),
 
 observations as (
     select
-        experiments.experiment_id,
-        experiments.metric,
+        experiment_metrics.experiment_id,
+        experiment_metrics.as_of_date,
+        experiment_metrics.metric,
         clean_exposures.arm,
         clean_exposures.unit_id,
         case
-            when experiments.metric = 'thumbs_up_rate' then (clean_exposures.feedback = 1)::int::numeric
-            when experiments.metric = 'resolved_rate' then (clean_exposures.outcome = 'resolved')::int::numeric
-            when experiments.metric = 'escalated_rate' then (clean_exposures.outcome = 'escalated')::int::numeric
-            when experiments.metric = 'cost_per_request' then clean_exposures.cost_usd
-            when experiments.metric = 'latency_p95' then
+            when experiment_metrics.metric = 'thumbs_up_rate' then (clean_exposures.feedback = 1)::int::numeric
+            when experiment_metrics.metric = 'resolved_rate' then (clean_exposures.outcome = 'resolved')::int::numeric
+            when experiment_metrics.metric = 'escalated_rate' then (clean_exposures.outcome = 'escalated')::int::numeric
+            when experiment_metrics.metric = 'cost_per_request' then clean_exposures.cost_usd
+            when experiment_metrics.metric = 'latency_p95' then
                 case when clean_exposures.is_cache_hit then null else clean_exposures.latency_ms::numeric end
-            when experiments.metric like 'eval:%' then (clean_exposures.eval_scores ->> substr(experiments.metric, 6))::numeric
+            when experiment_metrics.metric like 'eval:%' then (clean_exposures.eval_scores ->> substr(experiment_metrics.metric, 6))::numeric
         end as value
-    from experiments
+    from experiment_metrics
     inner join clean_exposures
-        on clean_exposures.experiment_id = experiments.experiment_id
+        on clean_exposures.experiment_id = experiment_metrics.experiment_id
+        and clean_exposures.as_of_date = experiment_metrics.as_of_date
 ),
 
 present_observations as (
@@ -119,18 +150,20 @@ present_observations as (
 unit_sums as (
     select
         experiment_id,
+        as_of_date,
         metric,
         arm,
         unit_id,
         sum(value) as unit_total,
         count(*) as unit_n
     from present_observations
-    group by experiment_id, metric, arm, unit_id
+    group by experiment_id, as_of_date, metric, arm, unit_id
 ),
 
 unit_stats as (
     select
         experiment_id,
+        as_of_date,
         metric,
         arm,
         count(*) as units,
@@ -140,12 +173,13 @@ unit_stats as (
         covar_pop(unit_total::double precision, unit_n::double precision) as covar_total_n,
         avg(unit_n::double precision) as mean_n
     from unit_sums
-    group by experiment_id, metric, arm
+    group by experiment_id, as_of_date, metric, arm
 ),
 
 value_stats as (
     select
         experiment_id,
+        as_of_date,
         metric,
         arm,
         count(*) as n,
@@ -153,13 +187,14 @@ value_stats as (
         avg(value) as mean,
         coalesce(var_samp(value), 0)::double precision as variance
     from present_observations
-    group by experiment_id, metric, arm
+    group by experiment_id, as_of_date, metric, arm
 ),
 
 -- Per arm: n, the estimate, its i.i.d. variance and its delta-method (cluster-robust) variance.
 arm_stats as (
     select
         value_stats.experiment_id,
+        value_stats.as_of_date,
         value_stats.metric,
         value_stats.arm,
         value_stats.n,
@@ -172,18 +207,20 @@ arm_stats as (
     from value_stats
     inner join unit_stats
         on unit_stats.experiment_id = value_stats.experiment_id
+        and unit_stats.as_of_date = value_stats.as_of_date
         and unit_stats.metric = value_stats.metric
         and unit_stats.arm = value_stats.arm
 ),
 
 paired as (
     select
-        experiments.experiment_id,
-        experiments.metric,
-        experiments.is_primary,
+        experiment_metrics.experiment_id,
+        experiment_metrics.as_of_date,
+        experiment_metrics.metric,
+        experiment_metrics.is_primary,
         case
-            when experiments.metric in ('thumbs_up_rate', 'resolved_rate', 'escalated_rate') then 'rate'
-            when experiments.metric = 'latency_p95' then 'p95'
+            when experiment_metrics.metric in ('thumbs_up_rate', 'resolved_rate', 'escalated_rate') then 'rate'
+            when experiment_metrics.metric = 'latency_p95' then 'p95'
             else 'mean'
         end as metric_kind,
         coalesce(control.n, 0) as control_n,
@@ -196,14 +233,16 @@ paired as (
         treatment.variance as treatment_variance,
         control.cluster_variance as control_cluster_variance,
         treatment.cluster_variance as treatment_cluster_variance
-    from experiments
+    from experiment_metrics
     left join arm_stats as control
-        on control.experiment_id = experiments.experiment_id
-        and control.metric = experiments.metric
+        on control.experiment_id = experiment_metrics.experiment_id
+        and control.as_of_date = experiment_metrics.as_of_date
+        and control.metric = experiment_metrics.metric
         and control.arm = 'control'
     left join arm_stats as treatment
-        on treatment.experiment_id = experiments.experiment_id
-        and treatment.metric = experiments.metric
+        on treatment.experiment_id = experiment_metrics.experiment_id
+        and treatment.as_of_date = experiment_metrics.as_of_date
+        and treatment.metric = experiment_metrics.metric
         and treatment.arm = 'treatment'
 ),
 
@@ -222,6 +261,7 @@ design_effects as (
     from paired
     inner join experiment_list
         on experiment_list.experiment_id = paired.experiment_id
+        and experiment_list.as_of_date = paired.as_of_date
 ),
 
 -- Rates: x successes of n. Wilson 95% intervals per arm, Newcombe's hybrid interval for p2 - p1.
@@ -242,6 +282,7 @@ rate_intervals as (
 rate_tests as (
     select
         experiment_id,
+        as_of_date,
         metric,
         'two-proportion z (pooled), Newcombe hybrid score interval' as method,
         control_mean as control_estimate,
@@ -267,6 +308,7 @@ rate_tests as (
 rate_results as (
     select
         experiment_id,
+        as_of_date,
         metric,
         method,
         control_estimate,
@@ -294,6 +336,7 @@ mean_tests as (
 mean_results as (
     select
         experiment_id,
+        as_of_date,
         metric,
         'Welch t, Welch-Satterthwaite df, t interval' as method,
         control_mean as control_estimate,
@@ -316,11 +359,12 @@ mean_results as (
 ranked_latencies as (
     select
         experiment_id,
+        as_of_date,
         metric,
         arm,
         value,
-        row_number() over (partition by experiment_id, metric, arm order by value) as value_rank,
-        count(*) over (partition by experiment_id, metric, arm) as n
+        row_number() over (partition by experiment_id, as_of_date, metric, arm order by value) as value_rank,
+        count(*) over (partition by experiment_id, as_of_date, metric, arm) as n
     from present_observations
     where metric = 'latency_p95'
 ),
@@ -328,6 +372,7 @@ ranked_latencies as (
 p95_arms as (
     select
         experiment_id,
+        as_of_date,
         metric,
         arm,
         max(n) as n,
@@ -335,12 +380,13 @@ p95_arms as (
         max(value) filter (where value_rank = greatest(1, floor(0.95 * n - 1.959963984540054 * sqrt(n * 0.95 * 0.05)))) as p95_low,
         max(value) filter (where value_rank = least(n, ceil(0.95 * n + 1.959963984540054 * sqrt(n * 0.95 * 0.05)))) as p95_high
     from ranked_latencies
-    group by experiment_id, metric, arm
+    group by experiment_id, as_of_date, metric, arm
 ),
 
 p95_tests as (
     select
         control.experiment_id,
+        control.as_of_date,
         control.metric,
         control.p95 as control_estimate,
         treatment.p95 as treatment_estimate,
@@ -351,6 +397,7 @@ p95_tests as (
     from p95_arms as control
     inner join p95_arms as treatment
         on treatment.experiment_id = control.experiment_id
+        and treatment.as_of_date = control.as_of_date
         and treatment.metric = control.metric
         and treatment.arm = 'treatment'
     where control.arm = 'control'
@@ -359,6 +406,7 @@ p95_tests as (
 p95_results as (
     select
         experiment_id,
+        as_of_date,
         metric,
         'order-statistic interval per arm, normal test of the difference (Price-Bonett)' as method,
         control_estimate,
@@ -390,18 +438,21 @@ metric_results as (
 unit_counts as (
     select
         experiment_list.experiment_id,
+        experiment_list.as_of_date,
         experiment_list.treatment_share,
         count(distinct clean_exposures.unit_id) filter (where clean_exposures.arm = 'control') as control_units,
         count(distinct clean_exposures.unit_id) filter (where clean_exposures.arm = 'treatment') as treatment_units
     from experiment_list
     left join clean_exposures
         on clean_exposures.experiment_id = experiment_list.experiment_id
-    group by experiment_list.experiment_id, experiment_list.treatment_share
+        and clean_exposures.as_of_date = experiment_list.as_of_date
+    group by experiment_list.experiment_id, experiment_list.as_of_date, experiment_list.treatment_share
 ),
 
 srm_tests as (
     select
         experiment_id,
+        as_of_date,
         control_units,
         treatment_units,
         treatment_share,
@@ -416,6 +467,7 @@ srm_tests as (
 srm_results as (
     select
         experiment_id,
+        as_of_date,
         control_units,
         treatment_units,
         treatment_units::numeric / nullif(control_units + treatment_units, 0) as treatment_unit_share,
@@ -429,9 +481,10 @@ srm_results as (
 -- Holm's step-down adjustment over each experiment's guard metrics; the primary is unadjusted.
 holm_steps as (
     select
-        experiments.experiment_id,
-        experiments.metric,
-        experiments.is_primary,
+        experiment_metrics.experiment_id,
+        experiment_metrics.as_of_date,
+        experiment_metrics.metric,
+        experiment_metrics.is_primary,
         metric_results.method,
         metric_results.control_estimate,
         metric_results.treatment_estimate,
@@ -442,13 +495,14 @@ holm_steps as (
         least(1, metric_results.p_value * (count(metric_results.p_value) over guards - row_number() over guards_ordered + 1)) as holm_step,
         metric_results.required_n_per_arm,
         coalesce(metric_results.has_enough_data, false) as has_enough_data
-    from experiments
+    from experiment_metrics
     left join metric_results
-        on metric_results.experiment_id = experiments.experiment_id
-        and metric_results.metric = experiments.metric
+        on metric_results.experiment_id = experiment_metrics.experiment_id
+        and metric_results.as_of_date = experiment_metrics.as_of_date
+        and metric_results.metric = experiment_metrics.metric
     window
-        guards as (partition by experiments.experiment_id, experiments.is_primary, metric_results.p_value is null),
-        guards_ordered as (guards order by metric_results.p_value, experiments.metric)
+        guards as (partition by experiment_metrics.experiment_id, experiment_metrics.as_of_date, experiment_metrics.is_primary, metric_results.p_value is null),
+        guards_ordered as (guards order by metric_results.p_value, experiment_metrics.metric)
 ),
 
 adjusted as (
@@ -457,7 +511,7 @@ adjusted as (
         case
             when is_primary then p_value
             else max(holm_step) over (
-                partition by experiment_id, is_primary, p_value is null
+                partition by experiment_id, as_of_date, is_primary, p_value is null
                 order by p_value, metric rows between unbounded preceding and current row
             )
         end as adjusted_p_value
@@ -467,6 +521,7 @@ adjusted as (
 metric_rows as (
     select
         adjusted.experiment_id,
+        adjusted.as_of_date,
         adjusted.metric,
         case when adjusted.is_primary then 'primary' else 'guard' end as metric_role,
         adjusted.method,
@@ -496,17 +551,21 @@ metric_rows as (
     from adjusted
     inner join paired
         on paired.experiment_id = adjusted.experiment_id
+        and paired.as_of_date = adjusted.as_of_date
         and paired.metric = adjusted.metric
     inner join design_effects
         on design_effects.experiment_id = adjusted.experiment_id
+        and design_effects.as_of_date = adjusted.as_of_date
         and design_effects.metric = adjusted.metric
     inner join srm_results
         on srm_results.experiment_id = adjusted.experiment_id
+        and srm_results.as_of_date = adjusted.as_of_date
 ),
 
 assignment_rows as (
     select
         experiment_id,
+        as_of_date,
         'assignment' as metric,
         'assignment' as metric_role,
         'chi-square goodness of fit of units per arm, 1 df (mismatch below p = 0.001)' as method,
@@ -536,6 +595,7 @@ final as (
         experiment_list.assignment_unit,
         experiment_list.start_date,
         experiment_list.end_date,
+        experiment_list.as_of_date,
         result_rows.metric,
         result_rows.metric_role,
         result_rows.method,
@@ -560,8 +620,10 @@ final as (
         select * from assignment_rows
     ) as result_rows
         on result_rows.experiment_id = experiment_list.experiment_id
+        and result_rows.as_of_date = experiment_list.as_of_date
     left join mixed_counts
         on mixed_counts.experiment_id = experiment_list.experiment_id
+        and mixed_counts.as_of_date = experiment_list.as_of_date
 )
 
 select * from final
