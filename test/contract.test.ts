@@ -60,10 +60,10 @@ describe('adding a field to the contract', () => {
         // 1. The contract: a new field in a new version.
         const fieldsFile = join(root, 'pipelines/ingest/contract/event-fields.ts');
         let fields = readFileSync(fieldsFile, 'utf8');
-        fields = fields.replace("    2: 'adds user_satisfaction_score (additive, nullable)',\n", "$&    3: 'adds region',\n");
+        fields = fields.replace(/ {4}3: '[^']*',\n/, "$&    4: 'adds region',\n");
         fields = fields.replace(
             /\n\];\n\n\/\*\* raw\.events columns the loader derives/,
-            "\n    { name: 'region', since: 3, schema: { type: ['string', 'null'] }, column: 'text', pii: 'kept', description: 'Cloud region' },$&",
+            "\n    { name: 'region', since: 4, schema: { type: ['string', 'null'] }, column: 'text', pii: 'kept', description: 'Cloud region' },$&",
         );
         writeFileSync(fieldsFile, fields);
         // 2. Its generated files.
@@ -79,9 +79,9 @@ describe('adding a field to the contract', () => {
             'README.md',
             'models/staging/stg_events.sql',
             'pipelines/ingest/contract/event-fields.ts',
-            'pipelines/ingest/contract/event.v3.schema.json',
+            'pipelines/ingest/contract/event.v4.schema.json',
         ]);
-        expect(JSON.parse(readFileSync(join(root, 'pipelines/ingest/contract/event.v3.schema.json'), 'utf8')).properties.region).toEqual({
+        expect(JSON.parse(readFileSync(join(root, 'pipelines/ingest/contract/event.v4.schema.json'), 'utf8')).properties.region).toEqual({
             type: ['string', 'null'],
             description: 'Cloud region',
         });
@@ -92,7 +92,7 @@ describe('adding a field to the contract', () => {
             logs,
             'e.jsonl',
             jsonl([
-                event(1, { request_id: 'v3_region', schema_version: 3, region: 'eu-west-1' }),
+                event(1, { request_id: 'v4_region', schema_version: 4, region: 'eu-west-1' }),
                 event(2, { request_id: 'v2_region', schema_version: 2, region: 'us-east-1' }),
             ]),
         );
@@ -111,15 +111,15 @@ describe('adding a field to the contract', () => {
         const build = cli(['build', '-s', 'stg_events']);
         expect(build.status, build.stderr).toBe(0);
         const raw = await db().query('select request_id, region, extras from raw.events order by request_id');
-        // A v2 event does not know `region`: it stays in extras; the v3 event gets the column.
+        // A v2 event does not know `region`: it stays in extras; the v4 event gets the column.
         expect(raw).toEqual([
             { request_id: 'v2_region', region: null, extras: { region: 'us-east-1' } },
-            { request_id: 'v3_region', region: 'eu-west-1', extras: null },
+            { request_id: 'v4_region', region: 'eu-west-1', extras: null },
         ]);
         const staged = await db().query('select request_id, region from staging.stg_events order by request_id');
         expect(staged).toEqual([
             { request_id: 'v2_region', region: null },
-            { request_id: 'v3_region', region: 'eu-west-1' },
+            { request_id: 'v4_region', region: 'eu-west-1' },
         ]);
     }, 120_000);
 });

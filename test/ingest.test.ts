@@ -203,7 +203,7 @@ describe('ingest: schema versions, duplicates, PII', () => {
                 event(4, { request_id: 'ver_2_ok', schema_version: 2 }),
             ]),
         );
-        writeLog(dir, 'v3.jsonl', jsonl([event(5, { request_id: 'ver_3', schema_version: 3, region: 'eu' })]));
+        writeLog(dir, 'v9.jsonl', jsonl([event(5, { request_id: 'ver_9', schema_version: 9, region: 'eu' })]));
         const s = await ingest(t.handle.pool, localSource(dir), options);
         expect(s.rowsLoaded).toBe(4);
         expect(s.rowsQuarantined).toBe(1);
@@ -215,12 +215,12 @@ describe('ingest: schema versions, duplicates, PII', () => {
             ['ver_1', 1],
             ['ver_2', 2],
             ['ver_2_ok', 2],
-            ['ver_3', 3],
+            ['ver_9', 9],
         ]);
         expect(rows[0].extras).toEqual({ custom_field: 'kept' });
         expect(rows[1].user_satisfaction_score).toBe(4);
         expect(rows[3].extras).toEqual({ region: 'eu' });
-        const [m] = await t.query("select unknown_version_rows from ops.load_manifest where source_uri like '%/v3.jsonl'");
+        const [m] = await t.query("select unknown_version_rows from ops.load_manifest where source_uri like '%/v9.jsonl'");
         expect(m.unknown_version_rows).toBe(1);
     });
 

@@ -122,6 +122,7 @@ describe('models: incremental builds', () => {
             'marts.mart_cost_anomalies',
             'marts.mart_daily_cost',
             'marts.mart_daily_quality',
+            'marts.mart_daily_rag',
             'marts.mart_daily_stage_latency',
             'marts.mart_daily_usage',
             'marts.mart_experiment_results',

@@ -58,6 +58,21 @@ function corpus(): Record<string, unknown>[] {
             }),
         );
     e.push(call('f-stages', '2026-11-05', { cache_hit: true, latency_ms: 10_000, stages: [{ name: 'retrieval', duration_ms: 9999 }] }));
+    // f-rag (contract v3): retrieval 100..400 ms, 2/4/6/8 documents, context precision on three of them.
+    e.push(
+        ...[100, 200, 300, 400].map((ms, k) =>
+            call('f-rag', '2026-11-05', {
+                schema_version: 3,
+                latency_ms: 2000,
+                stages: [
+                    { name: 'retrieval', duration_ms: ms },
+                    { name: 'llm', duration_ms: 1500 },
+                ],
+                retrieved_documents: 2 * (k + 1),
+                eval_scores: k < 3 ? { context_precision: [0.5, 0.7, 0.9][k], faithfulness: 1 } : { faithfulness: 1 },
+            }),
+        ),
+    );
     // A mis-instrumented request: its one stage is longer than the request.
     e.push(call('f-stages-bad', '2026-11-05', { latency_ms: 100, stages: [{ name: 'llm', duration_ms: 150 }] }));
     return e;
@@ -135,6 +150,15 @@ describe('quality marts: SLOs and stage latency', () => {
             // Nov 14: 14 of 700 in 7 days: burn 2; 14 of the window's 1,400 calls: the budget of 14 is all spent.
             { day: '2026-11-14', burn_rate_7d: '2.0000', error_budget_remaining: '0.0000', status: 'burning' },
         ]);
+    });
+
+    it('RAG: retrieval latency, documents per query and eval averages (contract v3 fields)', async () => {
+        const rows = await q(
+            "select rag_requests::int as n, retrieval_p50_ms::text as p50, retrieval_p95_ms::text as p95, documents_per_query::text as docs, documents_p50::float8 as docs_p50, eval_score_avgs from marts.mart_daily_rag where feature = 'f-rag'",
+        );
+        // 100..400: p50 250, p95 at position 2.85 = 385; documents (2 + 4 + 6 + 8) / 4 = 5, median 5;
+        // context precision (0.5 + 0.7 + 0.9) / 3 = 0.7 over the three that report it.
+        expect(rows).toEqual([{ n: 4, p50: '250.0', p95: '385.0', docs: '5.00', docs_p50: 5, eval_score_avgs: { context_precision: 0.7, faithfulness: 1 } }]);
     });
 
     it('stage latency: percentiles, shares of the end-to-end latency, cache hits left out, and a warning for stages longer than their request', async () => {

@@ -84,6 +84,7 @@ export interface IntermediateIntRequestsEnriched {
   reported_cost_usd: Numeric | null;
   request_id: string | null;
   response_model: string | null;
+  retrieved_documents: number | null;
   retry_attempt: number | null;
   schema_version: number | null;
   service_tier: string | null;
@@ -92,10 +93,13 @@ export interface IntermediateIntRequestsEnriched {
   source_line_no: number | null;
   stages: Json | null;
   tags: Json | null;
+  task_id: string | null;
   team: string | null;
   tenant: string | null;
   tenant_key: string | null;
   time_to_first_token_ms: number | null;
+  tool_call_hash: string | null;
+  tool_name: string | null;
   trace_id: string | null;
   uncached_input_tokens: Int8 | null;
   usage_date: string | null;
@@ -169,6 +173,7 @@ export interface IntermediateIntRequestsPriced {
   reported_cost_usd: Numeric | null;
   request_id: string | null;
   response_model: string | null;
+  retrieved_documents: number | null;
   retry_attempt: number | null;
   schema_version: number | null;
   service_tier: string | null;
@@ -177,11 +182,14 @@ export interface IntermediateIntRequestsPriced {
   source_line_no: number | null;
   stages: Json | null;
   tags: Json | null;
+  task_id: string | null;
   team: string | null;
   tenant: string | null;
   tenant_key: string | null;
   tier_multiplier: Numeric | null;
   time_to_first_token_ms: number | null;
+  tool_call_hash: string | null;
+  tool_name: string | null;
   trace_id: string | null;
   uncached_input_cost_usd: Numeric | null;
   uncached_input_rate: Numeric | null;
@@ -235,6 +243,7 @@ export interface MartsFctRequests {
   reported_cost_usd: Numeric | null;
   request_id: string | null;
   response_model: string | null;
+  retrieved_documents: number | null;
   retry_attempt: number | null;
   schema_version: number | null;
   service_tier: string | null;
@@ -243,10 +252,13 @@ export interface MartsFctRequests {
   source_line_no: number | null;
   stages: Json | null;
   tags: Json | null;
+  task_id: string | null;
   team: string | null;
   tenant: string | null;
   tier_multiplier: Numeric | null;
   time_to_first_token_ms: number | null;
+  tool_call_hash: string | null;
+  tool_name: string | null;
   trace_id: string | null;
   uncached_input_cost_usd: Numeric | null;
   uncached_input_tokens: Int8 | null;
@@ -362,6 +374,17 @@ export interface MartsMartDailyQuality {
   thumbs_down: Int8 | null;
   thumbs_up: Int8 | null;
   thumbs_up_rate: Numeric | null;
+  usage_date: string | null;
+}
+
+export interface MartsMartDailyRag {
+  documents_p50: number | null;
+  documents_per_query: Numeric | null;
+  eval_score_avgs: Json | null;
+  feature: string | null;
+  rag_requests: Int8 | null;
+  retrieval_p50_ms: Numeric | null;
+  retrieval_p95_ms: Numeric | null;
   usage_date: string | null;
 }
 
@@ -718,6 +741,7 @@ export interface RawEvents {
   reported_cost_usd: Numeric | null;
   request_id: string;
   response_model: string | null;
+  retrieved_documents: number | null;
   retry_attempt: number | null;
   schema_version: number;
   service_tier: string | null;
@@ -725,9 +749,12 @@ export interface RawEvents {
   stages: Json | null;
   status: string;
   tags: Json | null;
+  task_id: string | null;
   team: string | null;
   tenant: string | null;
   time_to_first_token_ms: number | null;
+  tool_call_hash: string | null;
+  tool_name: string | null;
   trace_id: string | null;
   user_id: string | null;
   user_satisfaction_score: number | null;
@@ -891,6 +918,7 @@ export interface StagingStgEvents {
   reported_cost_usd: Numeric | null;
   request_id: string | null;
   response_model: string | null;
+  retrieved_documents: number | null;
   retry_attempt: number | null;
   schema_version: number | null;
   service_tier: string | null;
@@ -899,8 +927,11 @@ export interface StagingStgEvents {
   source_line_no: number | null;
   stages: Json | null;
   tags: Json | null;
+  task_id: string | null;
   tenant: string | null;
   time_to_first_token_ms: number | null;
+  tool_call_hash: string | null;
+  tool_name: string | null;
   trace_id: string | null;
   uncached_input_tokens: Int8 | null;
   usage_date: string | null;
@@ -990,6 +1021,7 @@ export interface DB {
   "marts.mart_cost_anomalies": MartsMartCostAnomalies;
   "marts.mart_daily_cost": MartsMartDailyCost;
   "marts.mart_daily_quality": MartsMartDailyQuality;
+  "marts.mart_daily_rag": MartsMartDailyRag;
   "marts.mart_daily_scope_spend": MartsMartDailyScopeSpend;
   "marts.mart_daily_stage_latency": MartsMartDailyStageLatency;
   "marts.mart_daily_team_cost": MartsMartDailyTeamCost;

@@ -22,7 +22,7 @@ export function writeDemoQualitySeeds(modelsDir: string, endDate: string): void 
         [
             'feature,latency_percentile,latency_threshold_ms,availability_target,window_days',
             'support-chat,95,10000,0.95,28',
-            'answer-engine,95,20000,0.95,28',
+            'answer-engine,95,30000,0.95,28',
             'code-review,90,60000,0.95,28',
             'ticket-triage,95,2500,0.975,28',
             '',

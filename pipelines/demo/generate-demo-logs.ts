@@ -31,6 +31,8 @@ const ERROR_TYPES = [
     ['context_length_exceeded', 1],
 ] as const;
 const EVAL_NAMES = ['faithfulness', 'relevance', 'toxicity_free'] as const;
+/** The RAG eval names the contract documents (RAGAS's). */
+const RAG_EVAL_NAMES = ['context_precision', 'context_recall', 'faithfulness', 'answer_relevancy'] as const;
 const WEEKDAY_FACTOR = [0.35, 1.0, 1.08, 1.1, 1.05, 0.9, 0.4]; // Sun..Sat
 
 export function isoDate(ms: number): string {
@@ -116,7 +118,8 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
     for (let dayMs = startMs; dayMs <= endMs; dayMs += DAY_MS) {
         const day = isoDate(dayMs);
         const weekday = new Date(dayMs).getUTCDay();
-        const version = dayMs >= v2FromMs ? 2 : 1;
+        // Producers upgrade over time: v2 from the middle of the range, v3 for the last 10 days.
+        const version = dayMs > endMs - 10 * DAY_MS ? 3 : dayMs >= v2FromMs ? 2 : 1;
         const lines: string[] = [];
         for (const spec of FEATURES) {
             const spike = spec.feature === 'ticket-triage' && spikeDays.has(day);
@@ -208,6 +211,11 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                         { name: 'llm', duration_ms: llm },
                     ];
                     ev.latency_ms = retrieval + rerank + llm;
+                    if (version >= 3) ev.retrieved_documents = rng.int(3, 12);
+                    if (!isError && rng.chance(0.3))
+                        ev.eval_scores = Object.fromEntries(
+                            RAG_EVAL_NAMES.map((name) => [name, Number(Math.min(1, Math.max(0, 0.8 + (rng.next() - 0.5) * 0.3)).toFixed(3))]),
+                        );
                 }
                 if (spec.feature === 'support-chat') {
                     ev.prompt_text = rng.chance(0.03)
@@ -216,7 +224,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                     ev.completion_text = 'Here is how to reset your password ...';
                     ev.tags = { channel: rng.pick(['web', 'mobile', 'email']), ...(rng.chance(0.01) ? { contact: '+1 415 555 0134' } : {}) };
                 }
-                if (version === 2 && spec.hasOutcome && !isError && rng.chance(0.08)) ev.user_satisfaction_score = rng.int(1, 5);
+                if (version >= 2 && spec.hasOutcome && !isError && rng.chance(0.08)) ev.user_satisfaction_score = rng.int(1, 5);
                 const line = JSON.stringify(ev);
                 events++;
                 // ~1% of yesterday's events reach us two days late, in a separate file.
@@ -276,7 +284,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
     // A gateway flushed some events twice: the same request_ids again, in a file of its own.
     duplicates = recentForDupes.length;
     writeFile('redelivered/gateway-replay.jsonl', recentForDupes, { gzip: false });
-    // A Windows-written export (BOM + CRLF) and a newer producer on schema_version 3.
+    // A Windows-written export (BOM + CRLF) and a newer producer on schema_version 9 (unknown here).
     const winDay = isoDate(endMs);
     const extra = (k: number, v: number) =>
         JSON.stringify({
@@ -291,7 +299,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
             team: 'support',
             feature: 'ticket-triage',
             tenant: 'acme',
-            ...(v === 3 ? { region: 'eu-west-1' } : {}),
+            ...(v === 9 ? { region: 'eu-west-1' } : {}),
         });
     writeFile(
         'exports/windows-export.jsonl',
@@ -300,7 +308,7 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
     );
     writeFile(
         'exports/next-gen-producer.jsonl.gz',
-        Array.from({ length: 8 }, (_, k) => extra(k, 3)),
+        Array.from({ length: 8 }, (_, k) => extra(k, 9)),
     );
     events += 20;
     return { files, events, malformedLines: malformed, duplicateEvents: duplicates, lateEvents: late };

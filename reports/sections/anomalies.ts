@@ -40,7 +40,9 @@ export const anomalies: ReportSection = {
     },
 
     async digest(ctx) {
-        const rows = (await loadAnomalies(ctx)).slice(0, 3);
+        // The three with the most money at stake: a week's small flukes must not crowd out a runaway loop.
+        const atStake = (a: { spend_usd: string | null; expected_usd: string | null }) => Math.abs(Number(a.spend_usd) - Number(a.expected_usd));
+        const rows = (await loadAnomalies(ctx)).sort((a, b) => atStake(b) - atStake(a)).slice(0, 3);
         if (!rows.length) return { blocks: [] };
         const lines = rows
             .map(

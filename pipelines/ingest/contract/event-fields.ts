@@ -49,6 +49,7 @@ export const DIMENSION_MAX_CHARS = 200;
 export const CONTRACT_VERSIONS: Readonly<Record<number, string>> = {
     1: 'the first version',
     2: 'adds user_satisfaction_score (additive, nullable)',
+    3: 'adds task_id, tool_name, tool_call_hash and retrieved_documents for agent and RAG metrics (additive, nullable)',
 };
 
 const TOKENS_MAX = 1_000_000_000_000;
@@ -139,7 +140,8 @@ export const EVENT_FIELDS: readonly EventField[] = [
         column: 'text',
         pii: 'scanned',
         maxChars: DIMENSION_MAX_CHARS,
-        description: '`chat`, `embeddings`, `text_completion`, ...',
+        description:
+            'OpenTelemetry GenAI operation names: `chat`, `embeddings`, `text_completion`, `generate_content`; agent steps `invoke_agent`, `execute_tool`',
     },
     { name: 'session_id', since: 1, schema: str, column: 'text', pii: 'kept', maxChars: DIMENSION_MAX_CHARS, description: 'Conversation or session' },
     { name: 'trace_id', since: 1, schema: str, column: 'text', pii: 'kept', maxChars: DIMENSION_MAX_CHARS, description: 'Distributed trace id' },
@@ -276,7 +278,7 @@ export const EVENT_FIELDS: readonly EventField[] = [
         schema: { type: ['object', 'null'], additionalProperties: { type: 'number', minimum: 0, maximum: 1 } },
         column: 'jsonb',
         pii: 'scanned',
-        description: 'Object: score name -> 0..1',
+        description: 'Object: score name -> 0..1 (RAG: `context_precision`, `context_recall`, `faithfulness`, `answer_relevancy`)',
     },
     { name: 'refusal', since: 1, schema: { type: ['boolean', 'null'] }, column: 'boolean', pii: 'kept', description: 'The model refused' },
     {
@@ -337,6 +339,41 @@ export const EVENT_FIELDS: readonly EventField[] = [
         column: 'smallint',
         pii: 'kept',
         description: 'Survey score 1..5',
+    },
+    {
+        name: 'task_id',
+        since: 3,
+        schema: str,
+        column: 'text',
+        pii: 'kept',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: 'Agent task the call or step belongs to (its steps share it; else their trace_id)',
+    },
+    {
+        name: 'tool_name',
+        since: 3,
+        schema: str,
+        column: 'text',
+        pii: 'scanned',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: 'Tool an agent step called (`operation` = `execute_tool`)',
+    },
+    {
+        name: 'tool_call_hash',
+        since: 3,
+        schema: str,
+        column: 'text',
+        pii: 'kept',
+        maxChars: DIMENSION_MAX_CHARS,
+        description: "A hash of the tool call's arguments, made by the producer (never the arguments): repeated calls show loops",
+    },
+    {
+        name: 'retrieved_documents',
+        since: 3,
+        schema: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000 },
+        column: 'integer',
+        pii: 'kept',
+        description: 'Documents retrieval returned for this request (RAG)',
     },
 ];
 
