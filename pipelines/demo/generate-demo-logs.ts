@@ -269,7 +269,8 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                     status: 'ok',
                 }),
             ];
-            const take = rng.int(1, broken.length);
+            // Under 4% of the day's lines whatever the scale (a small demo has days of 40 lines).
+            const take = Math.min(rng.int(1, broken.length), Math.floor(lines.length * 0.04));
             for (let k = 0; k < take; k++) lines.splice(rng.int(0, lines.length), 0, broken[k]);
             malformed += take;
             lines.splice(rng.int(0, lines.length), 0, ''); // and a blank line
