@@ -9,8 +9,6 @@ import { checkErrorRate, type FileReading, FileRejected, newFileReading, type Re
 import type { PiiScrubber, RedactionKind } from './scrub-pii.js';
 import type { SourceFile } from './sources/source.js';
 
-export { MAX_LINE_BYTES } from './read-records.js';
-
 export type FileStatus = 'loaded' | 'skipped' | 'failed';
 
 /** The counts a load reports, for one file or summed over a run. */
@@ -74,7 +72,7 @@ export function emptyResult(uri: string, status: FileStatus, reason?: string): F
 }
 
 /** Postgres refused a row the contract let through: fail this file, not the whole run. */
-export function rejectedByPostgres(err: Error): FileRejected {
+function rejectedByPostgres(err: Error): FileRejected {
     const e = err as Error & { where?: string };
     return new FileRejected(
         `Postgres rejected a row (${e.message}${e.where ? `; ${e.where.split('\n')[0]}` : ''}); nothing of the file was loaded: fix the value at that line, or report it if the event is valid`,

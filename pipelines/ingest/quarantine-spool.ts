@@ -106,11 +106,6 @@ export class QuarantineSpool {
         }
     }
 
-    /** COPY the spooled lines into ops.quarantine under `fileId`, inside the caller's transaction. */
-    async copyInto(client: PoolClient, fileId: string): Promise<void> {
-        await copyQuarantine(client, [{ spool: this, fileId }]);
-    }
-
     dispose(): void {
         this.out?.destroy();
         if (this.dir) rmSync(this.dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, MartsMartCostAnomalies } from '../../pipelines/db/database.js';
 import { formatInt, formatUsd } from '../format.js';
-import { addDays } from '../period.js';
+import { isoWeekOf } from '../period.js';
 import { mrkdwn } from '../sections/text.js';
 
 /** P1: a hard budget passed; P2: a soft threshold passed, the month projected over, or an SLO burning; P3: a cost anomaly. */
@@ -64,7 +64,7 @@ export async function findAlerts(db: Kysely<DB>, day: string): Promise<Alert[]> 
         .orderBy('feature')
         .orderBy('objective')
         .execute();
-    const week = isoWeekStart(day);
+    const week = isoWeekOf(day).start;
     for (const s of slos) {
         const base = `slo:${s.feature}:${s.objective}:${week}`;
         const left = s.error_budget_remaining === null ? '—' : `${(100 * Number(s.error_budget_remaining)).toFixed(0)}%`;
@@ -93,12 +93,6 @@ export async function findAlerts(db: Kysely<DB>, day: string): Promise<Alert[]> 
         });
     }
     return alerts;
-}
-
-/** Monday of the ISO week of a day (YYYY-MM-DD). */
-function isoWeekStart(day: string): string {
-    const d = new Date(`${day}T00:00:00Z`);
-    return addDays(day, -((d.getUTCDay() + 6) % 7));
 }
 
 type AnomalyRow = Selectable<MartsMartCostAnomalies>;

@@ -1,15 +1,13 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { formatInt } from '../format.js';
-import { addDays } from '../period.js';
+import { formatInt, formatPercent } from '../format.js';
+import { addDays, isoWeekOf } from '../period.js';
 import { renderSvg } from '../render/chart.js';
 import { esc, figure } from './html.js';
 import type { ReportSection, SectionContext } from './section.js';
 import { chartLabel, mrkdwn } from './text.js';
 
 /** The Sunday on or after a day: the as-of day of the mart's weekly results that cover it. */
-export function weekEnd(day: string): string {
-    return addDays(day, (7 - new Date(`${day}T00:00:00Z`).getUTCDay()) % 7);
-}
+const weekEnd = (day: string): string => isoWeekOf(day).end;
 
 /**
  * Experiments running at some point of the period, every metric row as known at the end of the
@@ -36,7 +34,7 @@ const isRate = (metric: string) => RATE_METRICS.has(metric);
 export function formatEstimate(metric: string, value: string | null): string {
     if (value === null) return '—';
     const v = Number(value);
-    if (isRate(metric)) return `${(100 * v).toFixed(1)}%`;
+    if (isRate(metric)) return formatPercent(v);
     if (metric === 'latency_p95') return `${formatInt(Math.round(v))} ms`;
     if (metric === 'cost_per_request') return `$${v.toFixed(5)}`;
     return v.toFixed(3);
