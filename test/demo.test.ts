@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addDays, isoDay } from '../reports/period.js';
+import { addDays, isoDay, parseIsoWeek } from '../reports/period.js';
 import { tempDir } from './support/event-fixtures.js';
 import { runCli } from './support/run-cli.js';
 import { useTestDatabase } from './support/test-database.js';
@@ -57,6 +57,16 @@ describe('tokenmart demo', () => {
         expect(quality).toMatch(/escalated_rate .*worse/);
         expect(text).toMatch(/SLOs and error budgets .*support-chat latency/);
         expect(text).toMatch(/Where the time goes/);
+        // The agent (code-review runs as tasks in the contract v3 days): the page's figures are the task mart's for the report's week.
+        const week = parseIsoWeek(/weekly-(\d{4}-W\d{2})\.pdf$/.exec(pdf)![1]);
+        const [agents] = await db().query(
+            `select count(*)::int as tasks, count(*) filter (where is_successful)::int as ok, sum(steps)::int as steps, sum(tool_calls)::int as tools, sum(llm_calls)::int as calls
+             from marts.mart_agent_tasks where feature = 'code-review' and usage_date between '${week.start}' and '${week.end}'`,
+        );
+        expect(agents.tasks).toBeGreaterThan(10);
+        expect(agents.steps).toBe(agents.calls + agents.tools);
+        expect(text).toContain(`Agent tasks`);
+        expect(text).toMatch(new RegExp(`code-review ${agents.tasks} ${((100 * agents.ok) / agents.tasks).toFixed(1)}% \\$`));
         // The chart is drawn: the page's pixels hold the verdicts' colours (pdftoppm, 50 dpi, raw PPM).
         const ppm = execFileSync('pdftoppm', ['-f', String(page), '-l', String(page), '-r', '50', pdf], { maxBuffer: 64 << 20 });
         const header = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.subarray(0, 40).toString('latin1'))!;

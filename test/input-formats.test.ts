@@ -16,6 +16,7 @@ const FILES = [
     'openlit-anthropic-prompt-caching.traces.jsonl', // 1 line, 2 spans
     'openinference-anthropic.traces.jsonl', // 1 line, 3 spans
     'genai-lenient-encoding.traces.json', // one pretty-printed document, 2 spans
+    'genai-agent.traces.jsonl', // 1 line, 5 spans: an agent run, 2 model calls, 2 tool calls
     'claude-code-events.logs.jsonl', // 1 line, 4 log records: a user prompt, 2 api_request, 1 api_error
     'codex-events.logs.jsonl', // 1 line, 3 records: 2 api_request, 1 sse_event response.completed
     'provider-responses.jsonl', // 4 wrapped responses
@@ -58,6 +59,7 @@ describe('input formats', () => {
         expect(manifest).toEqual([
             { file: 'claude-code-events.logs.jsonl', format: 'otlp-logs', loaded: 3, quarantined: 0, skipped: 1 },
             { file: 'codex-events.logs.jsonl', format: 'otlp-logs', loaded: 1, quarantined: 0, skipped: 2 },
+            { file: 'genai-agent.traces.jsonl', format: 'otlp-traces', loaded: 5, quarantined: 0, skipped: 0 },
             { file: 'genai-lenient-encoding.traces.json', format: 'otlp-traces', loaded: 2, quarantined: 0, skipped: 0 },
             { file: 'litellm-anthropic_success_cache_read_write.json', format: 'litellm', loaded: 1, quarantined: 0, skipped: 0 },
             { file: 'litellm-failure_rate_limit.json', format: 'litellm', loaded: 1, quarantined: 0, skipped: 0 },
@@ -70,7 +72,7 @@ describe('input formats', () => {
             { file: 'provider-responses.jsonl', format: 'provider-response', loaded: 4, quarantined: 0, skipped: 0 },
         ]);
         expect(stderr).toContain('ingest:   otlp-logs: 2 file(s), 4 loaded, 0 quarantined, 3 skipped (not model calls)');
-        expect(stderr).toContain('ingest:   otlp-traces: 5 file(s), 11 loaded, 0 quarantined, 0 skipped (not model calls)');
+        expect(stderr).toContain('ingest:   otlp-traces: 6 file(s), 16 loaded, 0 quarantined, 0 skipped (not model calls)');
         const [q] = await db().query("select line_no, reason from ops.quarantine where source_uri like '%batch%'");
         expect(q).toEqual({ line_no: 3, reason: "batch request request-tm-2 status 429: no usage to load (the batch's error file has the reason)" });
     });
@@ -92,6 +94,43 @@ describe('input formats', () => {
             // Claude Code: input_tokens 3 + cache_read 61204 + cache_creation 1877.
             { request_id: 'req_011CSJ9tExample0001', i: '63084', o: '612', cr: '61204', cw: '1877', cw1h: null, r: null },
         ]);
+    });
+
+    it('loads agent runs and tool calls as agent steps (no tokens, arguments hashed) and groups them with their model calls into a task', async () => {
+        const steps = await db().query(
+            `select operation, tool_name, tool_call_hash, latency_ms, provider, model from staging.stg_agent_steps
+             where trace_id = '7d1e5c0a9b8f4e2d8c6b5a4f3e2d1c0b' order by event_at`,
+        );
+        // The hash: the first 16 hex of sha256 of the arguments (test/fixtures/formats/PROVENANCE-otel.md).
+        expect(steps).toEqual([
+            { operation: 'invoke_agent', tool_name: null, tool_call_hash: null, latency_ms: 6000, provider: 'openai', model: 'gpt-4o-mini' },
+            { operation: 'execute_tool', tool_name: 'get_weather', tool_call_hash: 'eac96f195fe3decf', latency_ms: 400, provider: null, model: null },
+            { operation: 'execute_tool', tool_name: 'get_weather', tool_call_hash: 'eac96f195fe3decf', latency_ms: 400, provider: null, model: null },
+        ]);
+        const [raw] = await db().query(
+            "select count(*)::int as n, coalesce(sum(input_tokens), 0)::int as input from raw.events where trace_id = '7d1e5c0a9b8f4e2d8c6b5a4f3e2d1c0b'",
+        );
+        // 5 events; only the model calls' 1,000 + 500 input tokens, not the run's total of 1,500 again.
+        expect(raw).toEqual({ n: 5, input: 1500 });
+        const [task] = await db().query(
+            `select feature, steps, llm_calls, tool_calls, tool_calls_by_tool, input_tokens::int as input_tokens, round(cost_usd, 6)::text as cost,
+                    duration_ms::text as duration, max_repeated_tool_calls as repeats, has_loop, is_successful
+             from marts.mart_agent_tasks where task_id = '7d1e5c0a9b8f4e2d8c6b5a4f3e2d1c0b'`,
+        );
+        // gpt-4o-mini ($0.15 in, $0.60 out): 1,000 x 0.15 + 200 x 0.60 + 500 x 0.15 + 100 x 0.60 = 405 -> $0.000405.
+        expect(task).toEqual({
+            feature: 'travel-assistant',
+            steps: 4,
+            llm_calls: 2,
+            tool_calls: 2,
+            tool_calls_by_tool: { get_weather: 2 },
+            input_tokens: 1500,
+            cost: '0.000405',
+            duration: '6000.0',
+            repeats: 2,
+            has_loop: false,
+            is_successful: true,
+        });
     });
 
     it('prices every format to the cent (hand-computed from the list prices in models/seeds/model_prices.csv)', async () => {

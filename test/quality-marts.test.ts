@@ -75,7 +75,54 @@ function corpus(): Record<string, unknown>[] {
     );
     // A mis-instrumented request: its one stage is longer than the request.
     e.push(call('f-stages-bad', '2026-11-05', { latency_ms: 100, stages: [{ name: 'llm', duration_ms: 150 }] }));
+    e.push(...agentCorpus());
     return e;
+}
+
+/** An agent step (contract v3): no provider, model or tokens. */
+function step(id: string, at: string, fields: Record<string, unknown>): Record<string, unknown> {
+    return { schema_version: 3, request_id: id, timestamp: `2026-11-05T${at}Z`, status: 'ok', feature: 'f-agent', ...fields };
+}
+
+/**
+ * Three agent tasks on 2026-11-05 (gpt-4o-mini: $0.15 in, $0.60 out per million tokens):
+ * - task-a: a run of 9 s that reports `resolved`; 3 model calls of 10,000 in + 1,000 out
+ *   ($0.0021 each, $0.0063); search twice (different arguments) and fetch once: 6 steps.
+ * - task-b: no run; 2 model calls of 20,000 + 2,000 ($0.0042 each, $0.0084), the last one failed;
+ *   lookup 5 times with the same arguments (a loop: more than 3): 7 steps; 12:00:00 to 12:00:12.
+ * - trace-c: steps and a call grouped by trace_id only; the run reports `escalated`; 1 call of
+ *   100,000 in ($0.015) and 1 tool call: 2 steps. A call in another trace is no task.
+ */
+function agentCorpus(): Record<string, unknown>[] {
+    const llm = (at: string, input: number, output: number, fields: Record<string, unknown>) =>
+        call('f-agent', '2026-11-05', {
+            schema_version: 3,
+            timestamp: `2026-11-05T${at}Z`,
+            input_tokens: input,
+            output_tokens: output,
+            latency_ms: 1000,
+            ...fields,
+        });
+    const a = { task_id: 'task-a' };
+    const b = { task_id: 'task-b' };
+    return [
+        step('a-run', '10:00:00', { ...a, operation: 'invoke_agent', latency_ms: 9000, outcome: 'resolved' }),
+        llm('10:00:01', 10_000, 1000, a),
+        step('a-t1', '10:00:02', { ...a, operation: 'execute_tool', tool_name: 'search', tool_call_hash: 'h1', latency_ms: 300 }),
+        llm('10:00:03', 10_000, 1000, a),
+        step('a-t2', '10:00:04', { ...a, operation: 'execute_tool', tool_name: 'search', tool_call_hash: 'h2', latency_ms: 300 }),
+        step('a-t3', '10:00:05', { ...a, operation: 'execute_tool', tool_name: 'fetch', tool_call_hash: 'h3', latency_ms: 300 }),
+        llm('10:00:06', 10_000, 1000, a),
+        llm('12:00:00', 20_000, 2000, b),
+        ...times(5, (i) =>
+            step(`b-t${i}`, `12:00:0${i + 2}`, { ...b, operation: 'execute_tool', tool_name: 'lookup', tool_call_hash: 'same', latency_ms: 100 }),
+        ),
+        llm('12:00:10', 20_000, 2000, { ...b, latency_ms: 2000, status: 'error', error_type: 'timeout' }),
+        step('c-run', '14:00:00', { trace_id: 'trace-c', operation: 'invoke_agent', latency_ms: 4000, outcome: 'escalated' }),
+        llm('14:00:01', 100_000, 0, { trace_id: 'trace-c' }),
+        step('c-t1', '14:00:02', { trace_id: 'trace-c', operation: 'execute_tool', tool_name: 'search', latency_ms: 200 }),
+        llm('15:00:00', 5000, 500, { trace_id: 'trace-x' }),
+    ];
 }
 
 describe('quality marts: SLOs and stage latency', () => {
@@ -93,7 +140,7 @@ describe('quality marts: SLOs and stage latency', () => {
         const dir = tempDir('quality-logs');
         writeLog(dir, 'quality.jsonl', jsonl(corpus()));
         const loaded = await ingest(db().handle.pool, localSource(dir), { maxErrorRate: 0, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined });
-        expect(loaded.rowsLoaded).toBe(seq);
+        expect(loaded.rowsLoaded).toBe(seq + 11); // the model calls and the 11 agent steps
         const built = await seedBuildTest(db().handle.pool, await loadModels(models), { log: () => undefined });
         expect(built.build.ok).toBe(true);
     }, 180_000);
@@ -176,5 +223,104 @@ describe('quality marts: SLOs and stage latency', () => {
             "select status, failures::int as failures from ops.test_results where test_name = 'stages_within_latency' order by tested_at desc limit 1",
         );
         expect(t).toEqual({ status: 'warn', failures: 1 });
+    });
+
+    it('agent tasks: steps, tool calls by tool, cost, duration, outcome and loops, by hand', async () => {
+        const tasks = await q(
+            `select task_id, steps, llm_calls, tool_calls, tool_calls_by_tool, agent_runs, input_tokens::int as input_tokens, round(cost_usd, 6)::text as cost,
+                    duration_ms::text as duration, max_repeated_tool_calls as max_repeats, has_loop, outcome, is_error, is_successful
+             from marts.mart_agent_tasks where feature = 'f-agent' order by task_id`,
+        );
+        expect(tasks).toEqual([
+            // 3 x (10,000 x 0.15 + 1,000 x 0.60) / 1e6 = 3 x 0.0021; the run's 9 s; resolved.
+            {
+                task_id: 'task-a',
+                steps: 6,
+                llm_calls: 3,
+                tool_calls: 3,
+                tool_calls_by_tool: { fetch: 1, search: 2 },
+                agent_runs: 1,
+                input_tokens: 30_000,
+                cost: '0.006300',
+                duration: '9000.0',
+                max_repeats: 1,
+                has_loop: false,
+                outcome: 'resolved',
+                is_error: false,
+                is_successful: true,
+            },
+            // 2 x (20,000 x 0.15 + 2,000 x 0.60) / 1e6 = 2 x 0.0042; no run: 12:00:00 to the last call's end at 12:00:12;
+            // lookup 5 times with one hash, more than 3: a loop; the last call failed.
+            {
+                task_id: 'task-b',
+                steps: 7,
+                llm_calls: 2,
+                tool_calls: 5,
+                tool_calls_by_tool: { lookup: 5 },
+                agent_runs: 0,
+                input_tokens: 40_000,
+                cost: '0.008400',
+                duration: '12000.0',
+                max_repeats: 5,
+                has_loop: true,
+                outcome: null,
+                is_error: true,
+                is_successful: false,
+            },
+            // Grouped by its trace: 100,000 x 0.15 / 1e6 = 0.015; escalated is not a success.
+            {
+                task_id: 'trace-c',
+                steps: 2,
+                llm_calls: 1,
+                tool_calls: 1,
+                tool_calls_by_tool: { search: 1 },
+                agent_runs: 1,
+                input_tokens: 100_000,
+                cost: '0.015000',
+                duration: '4000.0',
+                max_repeats: 0,
+                has_loop: false,
+                outcome: 'escalated',
+                is_error: false,
+                is_successful: false,
+            },
+        ]);
+        const [day] = await q(
+            `select tasks, successful_tasks, loop_tasks, success_rate::text, round(cost_usd, 6)::text as cost_usd, cost_per_successful_task_usd::text, steps_p50::text, steps_p95::text
+             from marts.mart_daily_agent_tasks where feature = 'f-agent'`,
+        );
+        // Steps 2, 6, 7: median 6; p95 at position 0.95 x 2 = 1.9: 6 + 0.9 x (7 - 6) = 6.9.
+        // Cost 0.0063 + 0.0084 + 0.015 = 0.0297, over the one success.
+        expect(day).toEqual({
+            tasks: '3',
+            successful_tasks: '1',
+            loop_tasks: '1',
+            success_rate: '0.3333',
+            cost_usd: '0.029700',
+            cost_per_successful_task_usd: '0.029700',
+            steps_p50: '6.0',
+            steps_p95: '6.9',
+        });
+        // Agent steps are not model calls: request counts hold the 7 calls of f-agent, not the 11 steps.
+        const [usage] = await q("select sum(requests)::int as requests from marts.mart_daily_usage where feature = 'f-agent'");
+        expect(usage).toEqual({ requests: 7 });
+        const [weekly] = await q(
+            "select round(cost_usd, 6)::text as cost_usd, successful_tasks, cost_per_successful_task_usd::text from marts.mart_weekly_cost_per_outcome where feature = 'f-agent'",
+        );
+        // The feature's spend, the call outside any task included: 0.0297 + (5,000 x 0.15 + 500 x 0.60) / 1e6 = 0.03075.
+        const checks = await q(
+            `select test_name, status, failures::int as failures from ops.test_results
+             where test_name in ('agent_task_cost_is_sum_of_its_calls', 'daily_agent_tasks_reconcile_to_tasks', 'stg_agent_steps_one_row_per_raw_step', 'stg_events_one_row_per_raw_request')
+             order by test_name`,
+        );
+        expect(checks).toEqual(
+            [
+                'agent_task_cost_is_sum_of_its_calls',
+                'daily_agent_tasks_reconcile_to_tasks',
+                'stg_agent_steps_one_row_per_raw_step',
+                'stg_events_one_row_per_raw_request',
+            ].map((test_name) => ({ test_name, status: 'pass', failures: 0 })),
+        );
+        expect(weekly).toEqual({ cost_usd: '0.030750', successful_tasks: '1', cost_per_successful_task_usd: '0.030750' });
     });
 });

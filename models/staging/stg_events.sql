@@ -1,4 +1,4 @@
--- One row per model call. Duplicates (same request_id: gateway replays, re-sent files) are
+-- One row per model call (agent steps, which call no model, are staging.stg_agent_steps). Duplicates (same request_id: gateway replays, re-sent files) are
 -- dropped here and only here: the first loaded copy wins (lowest file_id, then line_no, then
 -- record_no: a line of another format can hold many events).
 -- Token counts are split into non-overlapping buckets: the contract's input_tokens include cache
@@ -8,6 +8,7 @@ with events as (
     from raw.events
     where event_at >= tokenmart.window_start()
         and event_at < tokenmart.window_end()
+        and coalesce(operation, 'chat') not in ('invoke_agent', 'execute_tool')
 ),
 
 all_copies as (

@@ -1,4 +1,4 @@
--- The drift flag settings (one row).
+-- The drift and agent-loop flag settings (one row).
 with settings as (
     select * from seeds.quality_settings
 ),
@@ -9,7 +9,8 @@ final as (
         psi_major,
         ks_max_p_value,
         min_sample,
-        rate_change_points
+        rate_change_points,
+        agent_loop_repeats
     from settings
 )
 

@@ -268,6 +268,31 @@ export interface MartsFctRequests {
   user_segment: string | null;
 }
 
+export interface MartsMartAgentTasks {
+  agent_runs: number | null;
+  cost_usd: Numeric | null;
+  duration_ms: Numeric | null;
+  failed_llm_calls: number | null;
+  failed_tool_calls: number | null;
+  feature: string | null;
+  has_loop: boolean | null;
+  input_tokens: Numeric | null;
+  is_error: boolean | null;
+  is_successful: boolean | null;
+  llm_calls: number | null;
+  max_repeated_tool_calls: number | null;
+  outcome: string | null;
+  output_tokens: Numeric | null;
+  started_at: Timestamp | null;
+  steps: number | null;
+  task_id: string | null;
+  team: string | null;
+  tool_calls: number | null;
+  tool_calls_by_tool: Json | null;
+  unpriced_llm_calls: number | null;
+  usage_date: string | null;
+}
+
 export interface MartsMartBudgetStatus {
   amount_usd: Numeric | null;
   as_of_date: string | null;
@@ -321,6 +346,28 @@ export interface MartsMartCostAnomalies {
   team: string | null;
   tenant: string | null;
   tokens_per_request_change_pct: Numeric | null;
+  usage_date: string | null;
+}
+
+export interface MartsMartDailyAgentTasks {
+  cost_per_successful_task_usd: Numeric | null;
+  cost_per_task_usd: Numeric | null;
+  cost_usd: Numeric | null;
+  duration_p50_ms: Numeric | null;
+  duration_p95_ms: Numeric | null;
+  failed_tasks: Int8 | null;
+  feature: string | null;
+  input_tokens: Numeric | null;
+  llm_calls: Int8 | null;
+  loop_tasks: Int8 | null;
+  output_tokens: Numeric | null;
+  steps_p50: Numeric | null;
+  steps_p95: Numeric | null;
+  success_rate: Numeric | null;
+  successful_tasks: Int8 | null;
+  tasks: Int8 | null;
+  tool_calls: Int8 | null;
+  unpriced_llm_calls: Int8 | null;
   usage_date: string | null;
 }
 
@@ -555,15 +602,18 @@ export interface MartsMartSpendForecast {
 }
 
 export interface MartsMartWeeklyCostPerOutcome {
+  agent_tasks: Int8 | null;
   cost_per_request_usd: Numeric | null;
   cost_per_resolved_usd: Numeric | null;
   cost_per_session_usd: Numeric | null;
+  cost_per_successful_task_usd: Numeric | null;
   cost_per_thumbs_up_usd: Numeric | null;
   cost_usd: Numeric | null;
   feature: string | null;
   requests: Int8 | null;
   resolved_outcomes: Int8 | null;
   sessions: Int8 | null;
+  successful_tasks: Int8 | null;
   thumbs_up: Int8 | null;
   unpriced_requests: Int8 | null;
   week_start: string | null;
@@ -723,17 +773,17 @@ export interface RawEvents {
   feedback: number | null;
   file_id: Int8;
   guardrail_flags: Json | null;
-  input_tokens: Int8;
+  input_tokens: Int8 | null;
   latency_ms: number | null;
   line_no: number;
-  model: string;
+  model: string | null;
   operation: string | null;
   outcome: string | null;
-  output_tokens: Int8;
+  output_tokens: Int8 | null;
   prompt_chars: number | null;
   prompt_text: string | null;
   prompt_version: string | null;
-  provider: string;
+  provider: string | null;
   reasoning_tokens: Int8 | null;
   record_id: string | null;
   record_no: Generated<number>;
@@ -843,6 +893,7 @@ export interface SeedsModelPricesImported {
 }
 
 export interface SeedsQualitySettings {
+  agent_loop_repeats: number | null;
   ks_max_p_value: Numeric | null;
   min_sample: number | null;
   psi_major: Numeric | null;
@@ -868,6 +919,30 @@ export interface SeedsTeams {
 export interface SeedsUsers {
   segment: string | null;
   team: string | null;
+  user_id: string | null;
+}
+
+export interface StagingStgAgentSteps {
+  error_type: string | null;
+  event_at: Timestamp | null;
+  event_team: string | null;
+  feature: string | null;
+  is_error: boolean | null;
+  latency_ms: number | null;
+  model: string | null;
+  operation: string | null;
+  outcome: string | null;
+  provider: string | null;
+  schema_version: number | null;
+  session_id: string | null;
+  source_file_id: Int8 | null;
+  source_line_no: number | null;
+  step_id: string | null;
+  task_id: string | null;
+  tool_call_hash: string | null;
+  tool_name: string | null;
+  trace_id: string | null;
+  usage_date: string | null;
   user_id: string | null;
 }
 
@@ -984,6 +1059,7 @@ export interface StagingStgModelPrices {
 }
 
 export interface StagingStgQualitySettings {
+  agent_loop_repeats: number | null;
   ks_max_p_value: Numeric | null;
   min_sample: number | null;
   psi_major: Numeric | null;
@@ -1017,8 +1093,10 @@ export interface DB {
   "intermediate.int_requests_enriched": IntermediateIntRequestsEnriched;
   "intermediate.int_requests_priced": IntermediateIntRequestsPriced;
   "marts.fct_requests": MartsFctRequests;
+  "marts.mart_agent_tasks": MartsMartAgentTasks;
   "marts.mart_budget_status": MartsMartBudgetStatus;
   "marts.mart_cost_anomalies": MartsMartCostAnomalies;
+  "marts.mart_daily_agent_tasks": MartsMartDailyAgentTasks;
   "marts.mart_daily_cost": MartsMartDailyCost;
   "marts.mart_daily_quality": MartsMartDailyQuality;
   "marts.mart_daily_rag": MartsMartDailyRag;
@@ -1056,6 +1134,7 @@ export interface DB {
   "seeds.slos": SeedsSlos;
   "seeds.teams": SeedsTeams;
   "seeds.users": SeedsUsers;
+  "staging.stg_agent_steps": StagingStgAgentSteps;
   "staging.stg_anomaly_settings": StagingStgAnomalySettings;
   "staging.stg_budgets": StagingStgBudgets;
   "staging.stg_events": StagingStgEvents;

@@ -23,6 +23,8 @@ export interface FeatureSpec {
     readonly viaGateway?: boolean;
     readonly hasFeedback?: boolean;
     readonly hasOutcome?: boolean;
+    /** Runs as agent tasks (contract v3 days): calls grouped into tasks with tool calls between. */
+    readonly agent?: boolean;
 }
 
 export const TENANTS = ['acme', 'globex', 'initech', 'umbrella', 'hooli'] as const;
@@ -102,6 +104,7 @@ export const FEATURES: readonly FeatureSpec[] = [
     {
         feature: 'code-review',
         team: 'platform',
+        agent: true,
         dailyRequests: 110,
         inputMedian: 9000,
         outputMedian: 1400,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FEATURES, TENANTS, type FeatureSpec, type ModelChoice } from './demo-catalog.js';
 import { addDays, lastCompleteWeek } from '../../reports/period.js';
+import { DemoAgentTasks } from './demo-agent-tasks.js';
 import { Random } from './random.js';
 
 export interface DemoOptions {
@@ -121,7 +122,9 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
         // Producers upgrade over time: v2 from the middle of the range, v3 for the last 10 days.
         const version = dayMs > endMs - 10 * DAY_MS ? 3 : dayMs >= v2FromMs ? 2 : 1;
         const lines: string[] = [];
+        const agents = new Map<string, DemoAgentTasks>();
         for (const spec of FEATURES) {
+            if (spec.agent && version >= 3) agents.set(spec.feature, new DemoAgentTasks(options.seed + dayMs / DAY_MS, spec.feature, spec.team));
             const spike = spec.feature === 'ticket-triage' && spikeDays.has(day);
             const n = Math.round(spec.dailyRequests * options.scale * WEEKDAY_FACTOR[weekday] * (0.9 + rng.next() * 0.2) * (spike ? 14 : 1));
             for (let i = 0; i < n; i++) {
@@ -225,6 +228,8 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                     ev.tags = { channel: rng.pick(['web', 'mobile', 'email']), ...(rng.chance(0.01) ? { contact: '+1 415 555 0134' } : {}) };
                 }
                 if (version >= 2 && spec.hasOutcome && !isError && rng.chance(0.08)) ev.user_satisfaction_score = rng.int(1, 5);
+                const agent = agents.get(spec.feature);
+                if (agent && !appCacheHit) lines.push(...agent.onCall(ev, dayMs));
                 const line = JSON.stringify(ev);
                 events++;
                 // ~1% of yesterday's events reach us two days late, in a separate file.
@@ -234,6 +239,10 @@ export function generateDemoLogs(options: DemoOptions): DemoFiles {
                 } else lines.push(line);
                 if (rng.chance(0.004)) recentForDupes.push(line);
             }
+        }
+        for (const agent of agents.values()) {
+            lines.push(...agent.closeDay());
+            events += agent.steps;
         }
         // A handful of broken lines, as a real writer produces them (well under the 5% file limit).
         if (rng.chance(0.25)) {

@@ -15,6 +15,7 @@ export const WEEKLY_SECTIONS = [
     'experiments',
     'slos',
     'stage-latency',
+    'agent-tasks',
     'cost-per-outcome',
     'drift',
     'data-notes',

@@ -71,6 +71,21 @@ describe('a line becomes blank, quarantined, or one COPY row', () => {
         expect(reason({ ...base, eval_scores: { relevance: 1.5 } })).toBe('field "eval_scores.relevance" must be <= 1');
     });
 
+    it('from v3, an agent step needs no provider, model or tokens; a model call (of any version) still does', () => {
+        const step = { schema_version: 3, request_id: 's1', timestamp: '2026-11-02T10:00:00Z', status: 'ok', task_id: 't1' };
+        for (const operation of ['invoke_agent', 'execute_tool']) {
+            const row = columns(parseLine(line({ ...step, operation, tool_name: 'search' }), scrubber()));
+            expect([row.operation, row.provider, row.model, row.input_tokens, row.output_tokens]).toEqual([operation, '\\N', '\\N', '\\N', '\\N']);
+        }
+        expect(reason({ ...step, operation: 'chat' })).toBe('missing required field "provider"');
+        expect(reason(step)).toBe('missing required field "provider"');
+        expect(reason({ ...step, schema_version: 2, operation: 'execute_tool' })).toBe('missing required field "provider"');
+        // A step that does carry tokens is checked like a call.
+        expect(reason({ ...step, operation: 'invoke_agent', input_tokens: 10, cache_read_tokens: 20 })).toMatch(
+            /^cache_read_tokens \+ cache_write_tokens \(20\) exceed input_tokens \(10\)/,
+        );
+    });
+
     it('refuses a timestamp without an offset, unparseable or out of range', () => {
         const msg = 'field "timestamp" is not an RFC 3339 date-time with offset (e.g. 2026-11-23T14:05:00Z)';
         expect(reason({ ...base, timestamp: '2026-11-02T10:00:00' })).toBe(msg);

@@ -15,7 +15,7 @@ function typeOf(f: EventField): string {
 export function contractMarkdownTable(): string {
     const rows = EVENT_FIELDS.map((f) => {
         const column = f.columnName ? `\`${f.columnName}\` ${f.column}` : f.column;
-        return `| \`${f.name}\` | ${f.required ? 'yes' : ''} | ${f.since} | ${typeOf(f)} | ${column} | ${f.pii} | ${f.maxChars ? `${f.maxChars} chars` : ''} | ${f.description} |`;
+        return `| \`${f.name}\` | ${f.required === 'model-calls' ? 'model calls' : f.required ? 'yes' : ''} | ${f.since} | ${typeOf(f)} | ${column} | ${f.pii} | ${f.maxChars ? `${f.maxChars} chars` : ''} | ${f.description} |`;
     });
     const versions = Object.entries(CONTRACT_VERSIONS)
         .map(([v, what]) => `v${v}: ${what}`)

@@ -43,7 +43,8 @@ export function checkEvent(value: unknown): CheckedEvent {
     if (!validate(event)) return { ok: false, reason: describe(validate) };
     // Cross-field rules JSON Schema cannot say: the OTel totals must contain their parts, or a
     // token would be counted twice (or negative) when staging splits them into buckets.
-    const input = event.input_tokens as number;
+    // (An agent step may have no tokens: its checks pass on zeros.)
+    const input = (event.input_tokens as number | undefined) ?? 0;
     const cached = ((event.cache_read_tokens as number | null) ?? 0) + ((event.cache_write_tokens as number | null) ?? 0);
     if (cached > input)
         return {
@@ -53,10 +54,11 @@ export function checkEvent(value: unknown): CheckedEvent {
     const write1h = (event.cache_write_1h_tokens as number | null) ?? 0;
     if (write1h > ((event.cache_write_tokens as number | null) ?? 0)) return { ok: false, reason: 'cache_write_1h_tokens exceed cache_write_tokens' };
     const reasoning = (event.reasoning_tokens as number | null) ?? 0;
-    if (reasoning > (event.output_tokens as number))
+    const output = (event.output_tokens as number | undefined) ?? 0;
+    if (reasoning > output)
         return {
             ok: false,
-            reason: `reasoning_tokens (${reasoning}) exceed output_tokens (${event.output_tokens as number}); output_tokens must include reasoning`,
+            reason: `reasoning_tokens (${reasoning}) exceed output_tokens (${output}); output_tokens must include reasoning`,
         };
     const eventAt = new Date(event.timestamp as string);
     const year = eventAt.getUTCFullYear();

@@ -28,7 +28,11 @@ export interface EventField {
     readonly name: string;
     /** The contract version that added the field. */
     readonly since: number;
-    readonly required?: boolean;
+    /**
+     * `true`: every event has it. `'model-calls'`: every event up to AGENT_STEPS_SINCE, then every
+     * model call (an agent step, which calls no model, may leave it out).
+     */
+    readonly required?: true | 'model-calls';
     readonly schema: JsonSchema;
     /** The raw.events column: same name unless `columnName` says otherwise. */
     readonly column: RawColumnType;
@@ -49,8 +53,16 @@ export const DIMENSION_MAX_CHARS = 200;
 export const CONTRACT_VERSIONS: Readonly<Record<number, string>> = {
     1: 'the first version',
     2: 'adds user_satisfaction_score (additive, nullable)',
-    3: 'adds task_id, tool_name, tool_call_hash and retrieved_documents for agent and RAG metrics (additive, nullable)',
+    3: 'adds task_id, tool_name, tool_call_hash and retrieved_documents, and agent steps (`operation` invoke_agent or execute_tool, which need no provider, model or tokens), for agent and RAG metrics (additive: every v2 event is a valid v3 event)',
 };
+
+/**
+ * Agent steps (OpenTelemetry GenAI operation names): an agent's run and its tool calls. They are
+ * not model calls: staging keeps them apart (staging.stg_agent_steps), so request counts, costs
+ * and latency percentiles stay model calls only. Since v3.
+ */
+export const AGENT_STEP_OPERATIONS: readonly string[] = ['invoke_agent', 'execute_tool'];
+export const AGENT_STEPS_SINCE = 3;
 
 const TOKENS_MAX = 1_000_000_000_000;
 const str = { type: ['string', 'null'] } as const;
@@ -88,7 +100,7 @@ export const EVENT_FIELDS: readonly EventField[] = [
     {
         name: 'provider',
         since: 1,
-        required: true,
+        required: 'model-calls',
         schema: { type: 'string', minLength: 1 },
         column: 'text',
         pii: 'kept',
@@ -98,7 +110,7 @@ export const EVENT_FIELDS: readonly EventField[] = [
     {
         name: 'model',
         since: 1,
-        required: true,
+        required: 'model-calls',
         schema: { type: 'string', minLength: 1 },
         column: 'text',
         pii: 'kept',
@@ -108,7 +120,7 @@ export const EVENT_FIELDS: readonly EventField[] = [
     {
         name: 'input_tokens',
         since: 1,
-        required: true,
+        required: 'model-calls',
         schema: { type: 'integer', minimum: 0, maximum: TOKENS_MAX },
         column: 'bigint',
         pii: 'kept',
@@ -117,7 +129,7 @@ export const EVENT_FIELDS: readonly EventField[] = [
     {
         name: 'output_tokens',
         since: 1,
-        required: true,
+        required: 'model-calls',
         schema: { type: 'integer', minimum: 0, maximum: TOKENS_MAX },
         column: 'bigint',
         pii: 'kept',
@@ -141,7 +153,7 @@ export const EVENT_FIELDS: readonly EventField[] = [
         pii: 'scanned',
         maxChars: DIMENSION_MAX_CHARS,
         description:
-            'OpenTelemetry GenAI operation names: `chat`, `embeddings`, `text_completion`, `generate_content`; agent steps `invoke_agent`, `execute_tool`',
+            "OpenTelemetry GenAI operation names: `chat` (the default), `embeddings`, `text_completion`, `generate_content`; since v3 the agent steps `invoke_agent` (a task's run) and `execute_tool` (a tool call), which need no provider, model or tokens",
     },
     { name: 'session_id', since: 1, schema: str, column: 'text', pii: 'kept', maxChars: DIMENSION_MAX_CHARS, description: 'Conversation or session' },
     { name: 'trace_id', since: 1, schema: str, column: 'text', pii: 'kept', maxChars: DIMENSION_MAX_CHARS, description: 'Distributed trace id' },

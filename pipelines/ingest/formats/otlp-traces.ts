@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { InputFormat, MappedEvent, MappingError } from './format.js';
 import { type Attributes, amount, attributes, compact, count, first, nanosBetween, nanosToIso, owners, provider, serviceTier, text } from './otlp-values.js';
 
@@ -10,9 +11,12 @@ import { type Attributes, amount, attributes, compact, count, first, nanosBetwee
  */
 
 // Spans that group or act around model calls: their token counts, when present, are totals of
-// their children, so loading them would count the same tokens twice.
-const AGGREGATE_OPERATIONS = new Set(['invoke_agent', 'invoke_workflow', 'execute_tool', 'create_agent', 'plan']);
+// their children, so loading them would count the same tokens twice. Agent runs and tool calls
+// load as agent steps (no tokens); the rest are skipped.
+const AGGREGATE_OPERATIONS = new Set(['invoke_workflow', 'create_agent', 'plan']);
+const STEP_OPERATIONS = new Set(['invoke_agent', 'execute_tool']);
 const OPENINFERENCE_CALLS = new Set(['LLM', 'EMBEDDING']);
+const OPENINFERENCE_STEPS: Readonly<Record<string, string>> = { AGENT: 'invoke_agent', TOOL: 'execute_tool' };
 const LEGACY_OPERATIONS: Readonly<Record<string, string>> = { completion: 'text_completion', embedding: 'embeddings', chat: 'chat', rerank: 'rerank' };
 
 interface Span {
@@ -60,11 +64,47 @@ function tokens(a: Attributes, kind: ReturnType<typeof dialect>, providerName: s
     };
 }
 
-function mapSpan(span: Span, resource: Attributes, scopeName: string, options: Parameters<InputFormat['map']>[1]): Record<string, unknown> | 'skip' | string {
+type Options = Parameters<InputFormat['map']>[1];
+
+/**
+ * An agent's run or a tool call (semconv gen-ai-agent-spans.md, v1.41.0: "Invoke agent" and
+ * "Execute tool" spans; OpenInference AGENT and TOOL spans). No tokens: an agent span's are its
+ * children's. The tool call's arguments are hashed, never kept, so repeated calls show loops.
+ */
+function mapStep(span: Span, a: Attributes, resource: Attributes, operation: string, options: Options): Record<string, unknown> {
+    const traceId = text(span.traceId)?.toLowerCase();
+    const spanId = text(span.spanId)?.toLowerCase();
+    const exception = span.events?.find((e) => e.name === 'exception');
+    const errorType = text(a.get('error.type')) ?? (exception ? text(attributes(exception.attributes).get('exception.type')) : undefined);
+    const failed = isError(span.status?.code) || errorType !== undefined;
+    const args = text(first([a], ['gen_ai.tool.call.arguments', 'input.value']));
+    return compact({
+        schema_version: 3,
+        request_id: `otel:${traceId ?? '-'}:${spanId ?? '-'}`,
+        timestamp: nanosToIso(span.startTimeUnixNano),
+        operation,
+        provider: provider(first([a, resource], ['gen_ai.provider.name', 'gen_ai.system'])),
+        model: text(first([a], ['gen_ai.request.model', 'gen_ai.response.model', 'llm.model_name'])),
+        tool_name: operation === 'execute_tool' ? text(first([a], ['gen_ai.tool.name', 'tool.name'])) : undefined,
+        tool_call_hash: operation === 'execute_tool' && args !== undefined ? createHash('sha256').update(args).digest('hex').slice(0, 16) : undefined,
+        latency_ms: nanosBetween(span.startTimeUnixNano, span.endTimeUnixNano),
+        status: failed ? 'error' : 'ok',
+        error_type: failed ? (errorType ?? 'error') : undefined,
+        trace_id: traceId,
+        ...owners([a, resource], options.attributes),
+        otel_span_id: spanId,
+        otel_parent_span_id: text(span.parentSpanId)?.toLowerCase(),
+    });
+}
+
+function mapSpan(span: Span, resource: Attributes, scopeName: string, options: Options): Record<string, unknown> | 'skip' | string {
     const a = attributes(span.attributes);
     const kind = dialect(a, scopeName);
-    if (kind === 'openinference' && !OPENINFERENCE_CALLS.has(String(a.get('openinference.span.kind') ?? 'LLM'))) return 'skip';
+    const openInferenceKind = String(a.get('openinference.span.kind') ?? 'LLM');
+    if (kind === 'openinference' && OPENINFERENCE_STEPS[openInferenceKind]) return mapStep(span, a, resource, OPENINFERENCE_STEPS[openInferenceKind], options);
+    if (kind === 'openinference' && !OPENINFERENCE_CALLS.has(openInferenceKind)) return 'skip';
     const operation = text(a.get('gen_ai.operation.name')) ?? LEGACY_OPERATIONS[String(a.get('llm.request.type'))];
+    if (operation && STEP_OPERATIONS.has(operation)) return mapStep(span, a, resource, operation, options);
     if (operation && AGGREGATE_OPERATIONS.has(operation)) return 'skip';
     const model = text(first([a], ['gen_ai.request.model', 'gen_ai.response.model', 'llm.model_name', 'llm.request.model_name']));
     const t = tokens(a, kind, provider(first([a], ['gen_ai.provider.name', 'gen_ai.system'])));
