@@ -119,6 +119,7 @@ describe('models: incremental builds', () => {
         for (const m of project.models) expect(byId[m.id], m.id).toBeDefined();
         expect(byId['marts.mart_daily_cost'].upstream).toEqual(['marts.fct_requests']);
         expect(byId['marts.fct_requests'].downstream.sort()).toEqual([
+            'marts.mart_agent_tasks',
             'marts.mart_cost_anomalies',
             'marts.mart_daily_cost',
             'marts.mart_daily_quality',
