@@ -6,6 +6,7 @@ import * as privacyAndRetention from './2026-11-24T1200_privacy_and_retention.js
 import * as inputFormats from './2026-11-25T0900_input_formats.js';
 import * as statistics from './2026-11-26T0900_statistics.js';
 import * as agentSteps from './2026-11-27T0900_agent_steps.js';
+import * as allocation from './2026-11-28T0900_allocation.js';
 
 /**
  * Every migration, by its dated name. Imported statically (not read from a folder) so the same
@@ -19,4 +20,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
     '2026-11-25T0900_input_formats': inputFormats,
     '2026-11-26T0900_statistics': statistics,
     '2026-11-27T0900_agent_steps': agentSteps,
+    '2026-11-28T0900_allocation': allocation,
 };

@@ -32,8 +32,15 @@ describe('tokenmart demo', () => {
         ]);
         const pdf = join(out, readdirSync(out).find((f) => f.endsWith('.pdf'))!);
         const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
-        // The table's columns: day, series, spend, expected, score; the driver cell wraps around them.
-        expect(text).toMatch(/retries \(requests \+\d+\.\d%, retry share \d+% .*support \/ ticket-triage \/ gpt-4\.1 \$[\d.]+ \$[\d.]+ [\d.]+/);
+        // The anomaly row: series, spend, expected, score, driver (the HTML the PDF is printed from) ...
+        const html = readFileSync(pdf.replace(/\.pdf$/, '.html'), 'utf8');
+        expect(html).toMatch(
+            /<td>support \/ ticket-triage \/ gpt-4\.1<\/td><td class="n">\$[\d.,]+<\/td><td class="n">\$[\d.,]+<\/td><td class="n">[\d.]+<\/td><td>retries \(requests \+[\d.]+%, retry share \d+%/,
+        );
+        // ... and in the PDF's anomaly table, whose driver cell pdftotext wraps around the others in an order that depends on widths.
+        const anomalies = text.slice(text.indexOf('Cost anomalies'), text.indexOf('Quality and reliability'));
+        expect(anomalies).toMatch(/support \/ ticket-triage \//);
+        expect(anomalies).toMatch(/retries \(requests \+\d+\.\d%, retry share \d+%/);
         const weekly = readdirSync(join(out, 'digests')).find((f) => f.startsWith('weekly_'))!;
         expect(readFileSync(join(out, 'digests', weekly), 'utf8')).toMatch(/support \/ ticket-triage \/ gpt-4\.1: \$[\d.]+ vs \$[\d.]+ expected; retries/);
 

@@ -119,6 +119,7 @@ describe('models: incremental builds', () => {
         for (const m of project.models) expect(byId[m.id], m.id).toBeDefined();
         expect(byId['marts.mart_daily_cost'].upstream).toEqual(['marts.fct_requests']);
         expect(byId['marts.fct_requests'].downstream.sort()).toEqual([
+            'marts.fct_request_allocation',
             'marts.mart_agent_tasks',
             'marts.mart_cost_anomalies',
             'marts.mart_daily_cost',
@@ -127,6 +128,7 @@ describe('models: incremental builds', () => {
             'marts.mart_daily_stage_latency',
             'marts.mart_daily_usage',
             'marts.mart_experiment_results',
+            'marts.mart_monthly_tenant_cost',
             'marts.mart_quality_drift',
             'marts.mart_slo_status',
             'marts.mart_weekly_cost_per_outcome',
@@ -135,7 +137,7 @@ describe('models: incremental builds', () => {
         expect(cost).toMatchObject({ type: 'numeric', description: expect.stringContaining('sum of the bucket costs') });
         const html = readFileSync(docs.html, 'utf8');
         expect(html).toContain('id="marts.mart_daily_quality"');
-        expect(html).toContain('Read by: <a href="#marts.mart_cost_anomalies">marts.mart_cost_anomalies</a>, <a href="#marts.mart_daily_cost">');
+        expect(html).toContain('Read by: <a href="#marts.fct_request_allocation">marts.fct_request_allocation</a>, <a href="#marts.mart_cost_anomalies">');
     });
 
     it('a replaced file re-dirties every affected day and still matches a full rebuild', async () => {

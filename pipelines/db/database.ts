@@ -200,6 +200,18 @@ export interface IntermediateIntRequestsPriced {
   user_segment: string | null;
 }
 
+export interface MartsFctRequestAllocation {
+  cost_center: string | null;
+  cost_usd: Numeric | null;
+  feature: string | null;
+  is_unpriced: boolean | null;
+  month_start: string | null;
+  request_id: string | null;
+  rule_id: string | null;
+  team: string | null;
+  tenant: string | null;
+}
+
 export interface MartsFctRequests {
   cache_hit_savings_usd: Numeric | null;
   cache_read_cost_usd: Numeric | null;
@@ -542,6 +554,31 @@ export interface MartsMartForecastBacktest {
   scope_value: string | null;
 }
 
+export interface MartsMartMonthlyChargeback {
+  allocated_by_rule: Json | null;
+  allocated_usd: Numeric | null;
+  cost_center: string | null;
+  direct_usd: Numeric | null;
+  month: string | null;
+  month_start: string | null;
+  team: string | null;
+  tenant: string | null;
+  total_usd: Numeric | null;
+}
+
+export interface MartsMartMonthlyTenantCost {
+  cost_per_request_usd: Numeric | null;
+  cost_per_session_usd: Numeric | null;
+  cost_usd: Numeric | null;
+  month: string | null;
+  month_start: string | null;
+  requests: Int8 | null;
+  sessions: Int8 | null;
+  spend_share: Numeric | null;
+  tenant: string | null;
+  unpriced_requests: Int8 | null;
+}
+
 export interface MartsMartQualityDrift {
   baseline_n: Int8 | null;
   baseline_value: Numeric | null;
@@ -810,6 +847,18 @@ export interface RawEvents {
   user_satisfaction_score: number | null;
 }
 
+export interface SeedsAllocationRules {
+  description: string | null;
+  fixed_share: Numeric | null;
+  method: string | null;
+  pool_type: string | null;
+  pool_value: string | null;
+  priority: number | null;
+  receiver_type: string | null;
+  receiver_value: string | null;
+  rule_id: string | null;
+}
+
 export interface SeedsAnomalySettings {
   min_ratio: Numeric | null;
   min_score: Numeric | null;
@@ -944,6 +993,20 @@ export interface StagingStgAgentSteps {
   trace_id: string | null;
   usage_date: string | null;
   user_id: string | null;
+}
+
+export interface StagingStgAllocationRules {
+  description: string | null;
+  fixed_share: Numeric | null;
+  method: string | null;
+  pool_tag_key: string | null;
+  pool_tag_value: string | null;
+  pool_type: string | null;
+  pool_value: string | null;
+  priority: number | null;
+  receiver_type: string | null;
+  receiver_value: string | null;
+  rule_id: string | null;
 }
 
 export interface StagingStgAnomalySettings {
@@ -1092,6 +1155,7 @@ export interface DB {
   "intermediate.int_model_prices": IntermediateIntModelPrices;
   "intermediate.int_requests_enriched": IntermediateIntRequestsEnriched;
   "intermediate.int_requests_priced": IntermediateIntRequestsPriced;
+  "marts.fct_request_allocation": MartsFctRequestAllocation;
   "marts.fct_requests": MartsFctRequests;
   "marts.mart_agent_tasks": MartsMartAgentTasks;
   "marts.mart_budget_status": MartsMartBudgetStatus;
@@ -1106,6 +1170,8 @@ export interface DB {
   "marts.mart_daily_usage": MartsMartDailyUsage;
   "marts.mart_experiment_results": MartsMartExperimentResults;
   "marts.mart_forecast_backtest": MartsMartForecastBacktest;
+  "marts.mart_monthly_chargeback": MartsMartMonthlyChargeback;
+  "marts.mart_monthly_tenant_cost": MartsMartMonthlyTenantCost;
   "marts.mart_quality_drift": MartsMartQualityDrift;
   "marts.mart_slo_status": MartsMartSloStatus;
   "marts.mart_spend_forecast": MartsMartSpendForecast;
@@ -1124,6 +1190,7 @@ export interface DB {
   "ops.seed_state": OpsSeedState;
   "ops.test_results": OpsTestResults;
   "raw.events": RawEvents;
+  "seeds.allocation_rules": SeedsAllocationRules;
   "seeds.anomaly_settings": SeedsAnomalySettings;
   "seeds.budgets": SeedsBudgets;
   "seeds.experiments": SeedsExperiments;
@@ -1135,6 +1202,7 @@ export interface DB {
   "seeds.teams": SeedsTeams;
   "seeds.users": SeedsUsers;
   "staging.stg_agent_steps": StagingStgAgentSteps;
+  "staging.stg_allocation_rules": StagingStgAllocationRules;
   "staging.stg_anomaly_settings": StagingStgAnomalySettings;
   "staging.stg_budgets": StagingStgBudgets;
   "staging.stg_events": StagingStgEvents;
