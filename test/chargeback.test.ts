@@ -1,10 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
+import { writeChargebackReport } from '../reports/chargeback/chargeback-report.js';
 import { allocateCents } from '../reports/format.js';
+import { usingBrowser } from '../reports/render/browser.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
 import { copyModels } from './support/models-fixture.js';
 import { useTestDatabase } from './support/test-database.js';
@@ -172,4 +175,44 @@ describe('chargeback of shared spend', () => {
             if (amounts) expect(allocateCents(amounts).parts.map(Number), `reports: ${amounts}`).toEqual(expected);
         }
     });
+
+    it('tokenmart report chargeback: a ledger CSV and a PDF statement whose pages add up (pdftotext)', async () => {
+        const out = tempDir('chargeback-out');
+        const report = await usingBrowser((browser) => writeChargebackReport(db().handle.db, '2026-10', out, browser, new Date('2026-11-02T08:00:00Z')));
+        // Per cost center: CC-220 2.60; CC-230 platform 4.45 + evals 0.60; CC-410 support 5.95 + evals 0.40 (the statement above).
+        expect(readFileSync(report.csvPath, 'utf8')).toBe(
+            [
+                'cost_center,amount,memo',
+                'CC-220,2.60,"LLM spend 2026-10: direct 2.00; shared router 0.38, unassigned 0.22"',
+                'CC-230,5.05,"LLM spend 2026-10: direct 3.00; shared evals 0.60, router 1.12, unassigned 0.33"',
+                'CC-410,6.35,"LLM spend 2026-10: direct 4.00; shared evals 0.40, router 1.50, unassigned 0.45"',
+                '',
+            ].join('\r\n'),
+        );
+        const pdf = report.pdfPath!;
+        const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))![1]);
+        const raw = (n: number) => execFileSync('pdftotext', ['-f', String(n), '-l', String(n), '-layout', pdf, '-'], { encoding: 'utf8' });
+        const last = (line: string) => Math.round(Number([...line.matchAll(/\$(\d+\.\d\d)/g)].at(-1)![1]) * 100);
+        // Page 1: the summary and the method; then one page per cost center, its lines adding up to its total.
+        expect(pages).toBe(4);
+        expect(raw(1).replace(/\s+/g, ' ')).toMatch(/Total \$9\.00 \$5\.00 \$14\.00/);
+        expect(raw(1).replace(/\s+/g, ' ')).toContain(
+            'router: the spend of feature llm-router (The shared router), charged to the teams in proportion to their requests.',
+        );
+        const pageTotals = [2, 3, 4].map((n) => {
+            const rows = raw(n)
+                .split('\n')
+                .filter((l) => l.includes('$'));
+            const totalRow = rows.find((l) => /^\s*Total CC-/.test(l))!;
+            const lineSum = rows.filter((l) => l !== totalRow).reduce((acc, l) => acc + last(l), 0);
+            expect(lineSum, `page ${n}`).toBe(last(totalRow));
+            return { cc: /Cost center (CC-\d+)/.exec(raw(n))![1], total: (last(totalRow) / 100).toFixed(2) };
+        });
+        expect(pageTotals.map(({ cc, total }) => [cc, total])).toEqual([
+            ['CC-220', '2.60'],
+            ['CC-230', '5.05'],
+            ['CC-410', '6.35'],
+        ]);
+        expect(pageTotals.reduce((a, p) => a + Math.round(Number(p.total) * 100), 0)).toBe(1400);
+    }, 120_000);
 });

@@ -30,7 +30,7 @@ describe('tokenmart demo', () => {
             { budget_id: 'team:search:*', status: 'ok' },
             { budget_id: 'team:support:*', status: lastDay ? 'hard' : 'projected_over' },
         ]);
-        const pdf = join(out, readdirSync(out).find((f) => f.endsWith('.pdf'))!);
+        const pdf = join(out, readdirSync(out).find((f) => f.startsWith('weekly-') && f.endsWith('.pdf'))!);
         const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
         // The anomaly row: series, spend, expected, score, driver (the HTML the PDF is printed from) ...
         const html = readFileSync(pdf.replace(/\.pdf$/, '.html'), 'utf8');
@@ -43,6 +43,23 @@ describe('tokenmart demo', () => {
         expect(anomalies).toMatch(/retries \(requests \+\d+\.\d%, retry share \d+%/);
         const weekly = readdirSync(join(out, 'digests')).find((f) => f.startsWith('weekly_'))!;
         expect(readFileSync(join(out, 'digests', weekly), 'utf8')).toMatch(/support \/ ticket-triage \/ gpt-4\.1: \$[\d.]+ vs \$[\d.]+ expected; retries/);
+
+        // The chargeback of the last complete month: shared spend (the internal summarizer, the embedding index) allocated,
+        // the ledger CSV adding up to the month's spend in the cost mart, rounded once.
+        const csvName = readdirSync(out).find((f) => /^chargeback-\d{4}-\d{2}\.csv$/.test(f))!;
+        const month = csvName.slice(11, 18);
+        const ledger = readFileSync(join(out, csvName), 'utf8').trim().split('\r\n').slice(1);
+        const ledgerCents = ledger.reduce((a, line) => a + Math.round(Number(line.split(',')[1]) * 100), 0);
+        const [spend] = await db().query(
+            `select round(sum(cost_usd) * 100)::int as cents from marts.mart_daily_cost where to_char(usage_date, 'YYYY-MM') = '${month}'`,
+        );
+        expect(ledgerCents).toBe(spend.cents);
+        const [shared] = await db().query(`select round(sum(allocated_usd) * 100)::int as cents from marts.mart_monthly_chargeback where month = '${month}'`);
+        expect(shared.cents).toBeGreaterThan(100);
+        expect(ledger.join('\n')).toMatch(/shared .*internal-tools \d+\.\d\d/);
+        const statement = execFileSync('pdftotext', ['-layout', join(out, csvName.replace('.csv', '.pdf')), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+        const total = `$${Math.floor(spend.cents / 100).toLocaleString('en-US')}.${String(spend.cents % 100).padStart(2, '0')}`;
+        expect(statement).toMatch(new RegExp(`Total \\$[\\d,.]+ \\$[\\d,.]+ ${total.replace('$', '\\$')} Method`));
 
         // The prompt experiment: v8 raises thumbs-up and also escalations, assigned by session.
         const results = await db().query(

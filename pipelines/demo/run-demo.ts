@@ -2,8 +2,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
+import { writeChargebackReport } from '../../reports/chargeback/chargeback-report.js';
 import { sendDigests } from '../../reports/digest/send-digests.js';
-import { dailyPeriod } from '../../reports/period.js';
+import { formatCents } from '../../reports/format.js';
+import { addDays, dailyPeriod } from '../../reports/period.js';
+import { usingBrowser } from '../../reports/render/browser.js';
 import type { Config } from '../config/config.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import { retireFilesUnder } from '../ingest/retire-files.js';
@@ -81,6 +84,14 @@ export async function runDemo(handle: DatabaseHandle, config: Config, options: D
         outDir: config.outputDir,
         log,
     });
+    // The chargeback of the last complete month when the demo's days cover it, else of this month to date.
+    const previousMonth = new Date(Date.UTC(Number(options.endDate.slice(0, 4)), Number(options.endDate.slice(5, 7)) - 2, 1)).toISOString().slice(0, 10);
+    const complete = addDays(options.endDate, 1 - options.days) <= previousMonth;
+    const month = complete ? previousMonth.slice(0, 7) : options.endDate.slice(0, 7);
+    const chargeback = await usingBrowser((b) => writeChargebackReport(handle.db, month, config.outputDir, b));
+    log(
+        `demo: chargeback ${month}${complete ? '' : ' (month to date)'}: ${formatCents(chargeback.totalCents)} over ${Object.keys(chargeback.totals).length} cost centers, shared spend allocated by models/seeds/allocation_rules.csv`,
+    );
     const topLines = await handle.db
         .selectFrom('marts.mart_daily_cost')
         .select((eb) => [
@@ -98,7 +109,12 @@ export async function runDemo(handle: DatabaseHandle, config: Config, options: D
         .execute();
     if (outcome.status !== 'success') throw new UserError(`demo: ${outcome.message}`);
     return {
-        artifacts: [...outcome.artifacts, ...daily.flatMap((d) => (d.outcome.status === 'dry_run' ? [d.outcome.payloadPath] : []))],
+        artifacts: [
+            ...outcome.artifacts,
+            ...daily.flatMap((d) => (d.outcome.status === 'dry_run' ? [d.outcome.payloadPath] : [])),
+            chargeback.csvPath,
+            chargeback.pdfPath ?? chargeback.htmlPath,
+        ],
         marts: loadProject()
             .models.filter((m) => m.layer === 'marts')
             .map((m) => m.id),

@@ -73,10 +73,11 @@ export function reportSections(): Promise<Map<string, ReportSection>> {
 }
 
 /** Reports read the marts: before the first build there are none, which is one line, not a stack trace. */
-export async function requireMarts(db: Kysely<DB>, what: string): Promise<void> {
+export async function requireMarts(db: Kysely<DB>, what: string, marts: readonly string[] = []): Promise<void> {
+    const names = ['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_team_cost', 'marts.mart_daily_quality', ...marts];
     const { rows } = await sql<{ missing: string | null }>`
         select string_agg(name, ', ') as missing
-        from unnest(array['marts.fct_requests', 'marts.mart_daily_cost', 'marts.mart_daily_team_cost', 'marts.mart_daily_quality']) as name
+        from unnest(${names}::text[]) as name
         where to_regclass(name) is null`.execute(db);
     if (rows[0].missing)
         throw new UserError(

@@ -18,7 +18,8 @@ export interface WeeklyReport {
     readonly seconds: number;
 }
 
-const STYLE = `@page { size: A4; margin: 22mm 14mm 18mm 14mm; }
+/** The reports' print stylesheet (A4), shared by the weekly report and the chargeback statement. */
+export const STYLE = `@page { size: A4; margin: 22mm 14mm 18mm 14mm; }
 * { box-sizing: border-box; }
 body { font: 10.5pt/1.4 "DejaVu Sans", Arial, sans-serif; color: #1f2933; margin: 0 auto; max-width: 190mm; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 h1 { font-size: 18pt; margin: 0 0 2pt; } h2 { font-size: 12.5pt; margin: 16pt 0 6pt; border-bottom: 1.5pt solid #2f6fb2; padding-bottom: 2pt; break-after: avoid; }
