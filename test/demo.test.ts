@@ -81,6 +81,8 @@ describe('tokenmart demo', () => {
         expect(quality).toMatch(/escalated_rate .*worse/);
         expect(text).toMatch(/SLOs and error budgets .*support-chat latency/);
         expect(text).toMatch(/Where the time goes/);
+        // Why spend changed: the waterfall's steps, from last week's spend to this week's.
+        expect(text).toMatch(/Why spend changed .*Last week Volume Model mix Tokens per request Price per token This week/);
         // The agent (code-review runs as tasks in the contract v3 days): the page's figures are the task mart's for the report's week.
         const week = parseIsoWeek(/weekly-(\d{4}-W\d{2})\.pdf$/.exec(pdf)![1]);
         const [agents] = await db().query(

@@ -122,6 +122,7 @@ describe('models: incremental builds', () => {
             'marts.fct_request_allocation',
             'marts.mart_agent_tasks',
             'marts.mart_cost_anomalies',
+            'marts.mart_cost_change',
             'marts.mart_daily_cost',
             'marts.mart_daily_quality',
             'marts.mart_daily_rag',

@@ -361,6 +361,24 @@ export interface MartsMartCostAnomalies {
   usage_date: string | null;
 }
 
+export interface MartsMartCostChange {
+  change_usd: Numeric | null;
+  cost_usd: Numeric | null;
+  feature: string | null;
+  intensity_usd: Numeric | null;
+  mix_usd: Numeric | null;
+  model: string | null;
+  period_start: string | null;
+  period_type: string | null;
+  previous_cost_usd: Numeric | null;
+  previous_requests: Int8 | null;
+  previous_start: string | null;
+  price_usd: Numeric | null;
+  requests: Int8 | null;
+  team: string | null;
+  volume_usd: Numeric | null;
+}
+
 export interface MartsMartDailyAgentTasks {
   cost_per_successful_task_usd: Numeric | null;
   cost_per_task_usd: Numeric | null;
@@ -1160,6 +1178,7 @@ export interface DB {
   "marts.mart_agent_tasks": MartsMartAgentTasks;
   "marts.mart_budget_status": MartsMartBudgetStatus;
   "marts.mart_cost_anomalies": MartsMartCostAnomalies;
+  "marts.mart_cost_change": MartsMartCostChange;
   "marts.mart_daily_agent_tasks": MartsMartDailyAgentTasks;
   "marts.mart_daily_cost": MartsMartDailyCost;
   "marts.mart_daily_quality": MartsMartDailyQuality;

@@ -10,6 +10,7 @@ export const WEEKLY_SECTIONS = [
     'feature-breakdown',
     'models',
     'movers',
+    'cost-change',
     'anomalies',
     'quality',
     'experiments',
