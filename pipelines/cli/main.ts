@@ -14,6 +14,7 @@ import { registerRetention } from './commands/retention.js';
 import { registerDigest } from './commands/digest.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
+import { registerWhatIf } from './commands/whatif.js';
 import { UserError } from '../util/errors.js';
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; the README says so once.
@@ -41,6 +42,7 @@ registerRun(program);
 registerStatus(program);
 registerForget(program);
 registerRetention(program);
+registerWhatIf(program);
 registerDemo(program);
 
 // The single exit path: a UserError prints its one line; anything else is a bug and keeps its stack.
