@@ -10,30 +10,24 @@ with requests as (
     select * from marts.fct_requests
 ),
 
+period_types as (
+    select period_type
+    from (values ('week'), ('month')) as types (period_type)
+),
+
 cells as (
     select
-        'week' as period_type,
-        date_trunc('week', usage_date)::date as period_start,
-        team,
-        feature,
-        model,
+        period_types.period_type,
+        date_trunc(period_types.period_type, requests.usage_date)::date as period_start,
+        requests.team,
+        requests.feature,
+        requests.model,
         count(*) as requests,
-        sum(input_tokens + output_tokens) as tokens,
-        coalesce(sum(cost_usd), 0) as cost_usd
+        sum(requests.input_tokens + requests.output_tokens) as tokens,
+        coalesce(sum(requests.cost_usd), 0) as cost_usd
     from requests
-    group by date_trunc('week', usage_date)::date, team, feature, model
-    union all
-    select
-        'month' as period_type,
-        date_trunc('month', usage_date)::date as period_start,
-        team,
-        feature,
-        model,
-        count(*) as requests,
-        sum(input_tokens + output_tokens) as tokens,
-        coalesce(sum(cost_usd), 0) as cost_usd
-    from requests
-    group by date_trunc('month', usage_date)::date, team, feature, model
+    cross join period_types
+    group by period_types.period_type, date_trunc(period_types.period_type, requests.usage_date)::date, requests.team, requests.feature, requests.model
 ),
 
 periods as (
