@@ -59,7 +59,16 @@ describe('tokenmart demo', () => {
         expect(ledger.join('\n')).toMatch(/shared .*internal-tools \d+\.\d\d/);
         const statement = execFileSync('pdftotext', ['-layout', join(out, csvName.replace('.csv', '.pdf')), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
         const total = `$${Math.floor(spend.cents / 100).toLocaleString('en-US')}.${String(spend.cents % 100).padStart(2, '0')}`;
-        expect(statement).toMatch(new RegExp(`Total \\$[\\d,.]+ \\$[\\d,.]+ ${total.replace('$', '\\$')} Method`));
+        expect(statement).toMatch(new RegExp(`Total \\$[\\d,.]+ \\$[\\d,.]+ ${total.replace('$', '\\$')} Against the invoices`));
+
+        // The generated OpenAI invoice holds $12.34 the logs do not: the reconciliation finds exactly that, and says it.
+        const [invoice] = await db().query(
+            `select round(difference_usd, 2)::text as difference, status from marts.mart_invoice_reconciliation where grain = 'month' and provider = 'openai' and month = '${month}'`,
+        );
+        expect(invoice).toEqual({ difference: '12.34', status: 'invoiced_above' });
+        expect(statement).toMatch(
+            /Against the invoices: \d{4}-\d{2}: openai invoiced \$[\d,.]+, computed \$[\d,.]+ \(\+[\d.]+%\), invoiced above; likely: traffic never logged/,
+        );
 
         // The prompt experiment: v8 raises thumbs-up and also escalations, assigned by session.
         const results = await db().query(

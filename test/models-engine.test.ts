@@ -129,6 +129,7 @@ describe('models: incremental builds', () => {
             'marts.mart_daily_stage_latency',
             'marts.mart_daily_usage',
             'marts.mart_experiment_results',
+            'marts.mart_invoice_reconciliation',
             'marts.mart_monthly_tenant_cost',
             'marts.mart_quality_drift',
             'marts.mart_slo_status',

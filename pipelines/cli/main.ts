@@ -6,6 +6,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
 import { registerForget } from './commands/forget.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerInvoices } from './commands/invoices.js';
 import { registerLint } from './commands/lint.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerTransform } from './commands/transform.js';
@@ -33,6 +34,7 @@ const program = new Command('tokenmart')
 registerDb(program);
 registerMigrate(program);
 registerIngest(program);
+registerInvoices(program);
 registerTransform(program);
 registerLint(program);
 registerPrices(program);

@@ -572,6 +572,25 @@ export interface MartsMartForecastBacktest {
   scope_value: string | null;
 }
 
+export interface MartsMartInvoiceReconciliation {
+  computed_usd: Numeric | null;
+  covered_from: string | null;
+  covered_to: string | null;
+  credits_usd: Numeric | null;
+  difference_pct: Numeric | null;
+  difference_usd: Numeric | null;
+  grain: string | null;
+  invoiced_usd: Numeric | null;
+  likely_causes: string[] | null;
+  month: string | null;
+  month_start: string | null;
+  provider: string | null;
+  reconciliation_tolerance_pct: Numeric | null;
+  status: string | null;
+  unpriced_requests: Numeric | null;
+  usage_date: string | null;
+}
+
 export interface MartsMartMonthlyChargeback {
   allocated_by_rule: Json | null;
   allocated_usd: Numeric | null;
@@ -703,6 +722,16 @@ export interface OpsErasures {
   rows_removed: Json;
   subject_hash: string;
   subject_kind: string;
+}
+
+export interface OpsInvoiceFiles {
+  content_sha256: string;
+  format: string;
+  imported_at: Generated<Timestamp>;
+  invoice_file_id: Generated<Int8>;
+  lines: number;
+  source_uri: string;
+  total_usd: Numeric;
 }
 
 export interface OpsLoadFailures {
@@ -865,6 +894,18 @@ export interface RawEvents {
   user_satisfaction_score: number | null;
 }
 
+export interface RawInvoiceLines {
+  amount_usd: Numeric;
+  invoice_file_id: Int8;
+  line_date: string | null;
+  line_item: string | null;
+  line_no: number;
+  model: string | null;
+  month_start: string;
+  project_id: string | null;
+  provider: string;
+}
+
 export interface SeedsAllocationRules {
   description: string | null;
   fixed_share: Numeric | null;
@@ -913,6 +954,10 @@ export interface SeedsFeatures {
   feature: string | null;
   product_area: string | null;
   team: string | null;
+}
+
+export interface SeedsFinanceSettings {
+  reconciliation_tolerance_pct: Numeric | null;
 }
 
 export interface SeedsModelPrices {
@@ -1117,6 +1162,24 @@ export interface StagingStgFeatures {
   product_area: string | null;
 }
 
+export interface StagingStgFinanceSettings {
+  reconciliation_tolerance_pct: Numeric | null;
+}
+
+export interface StagingStgInvoiceLines {
+  amount_usd: Numeric | null;
+  invoice_file_id: Int8 | null;
+  invoice_format: string | null;
+  line_date: string | null;
+  line_item: string | null;
+  line_no: number | null;
+  model: string | null;
+  month_start: string | null;
+  project_id: string | null;
+  provider: string | null;
+  source_uri: string | null;
+}
+
 export interface StagingStgModelPrices {
   batch_multiplier: Numeric | null;
   cache_read_per_mtok: Numeric | null;
@@ -1189,6 +1252,7 @@ export interface DB {
   "marts.mart_daily_usage": MartsMartDailyUsage;
   "marts.mart_experiment_results": MartsMartExperimentResults;
   "marts.mart_forecast_backtest": MartsMartForecastBacktest;
+  "marts.mart_invoice_reconciliation": MartsMartInvoiceReconciliation;
   "marts.mart_monthly_chargeback": MartsMartMonthlyChargeback;
   "marts.mart_monthly_tenant_cost": MartsMartMonthlyTenantCost;
   "marts.mart_quality_drift": MartsMartQualityDrift;
@@ -1198,6 +1262,7 @@ export interface DB {
   "ops.deliveries": OpsDeliveries;
   "ops.dirty_days": OpsDirtyDays;
   "ops.erasures": OpsErasures;
+  "ops.invoice_files": OpsInvoiceFiles;
   "ops.load_failures": OpsLoadFailures;
   "ops.load_manifest": OpsLoadManifest;
   "ops.model_runs": OpsModelRuns;
@@ -1209,11 +1274,13 @@ export interface DB {
   "ops.seed_state": OpsSeedState;
   "ops.test_results": OpsTestResults;
   "raw.events": RawEvents;
+  "raw.invoice_lines": RawInvoiceLines;
   "seeds.allocation_rules": SeedsAllocationRules;
   "seeds.anomaly_settings": SeedsAnomalySettings;
   "seeds.budgets": SeedsBudgets;
   "seeds.experiments": SeedsExperiments;
   "seeds.features": SeedsFeatures;
+  "seeds.finance_settings": SeedsFinanceSettings;
   "seeds.model_prices": SeedsModelPrices;
   "seeds.model_prices_imported": SeedsModelPricesImported;
   "seeds.quality_settings": SeedsQualitySettings;
@@ -1227,6 +1294,8 @@ export interface DB {
   "staging.stg_events": StagingStgEvents;
   "staging.stg_experiments": StagingStgExperiments;
   "staging.stg_features": StagingStgFeatures;
+  "staging.stg_finance_settings": StagingStgFinanceSettings;
+  "staging.stg_invoice_lines": StagingStgInvoiceLines;
   "staging.stg_model_prices": StagingStgModelPrices;
   "staging.stg_quality_settings": StagingStgQualitySettings;
   "staging.stg_slos": StagingStgSlos;

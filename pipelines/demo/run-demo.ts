@@ -10,11 +10,13 @@ import { usingBrowser } from '../../reports/render/browser.js';
 import type { Config } from '../config/config.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import { retireFilesUnder } from '../ingest/retire-files.js';
+import { importInvoice } from '../invoices/import-invoice.js';
 import { runPipeline } from '../run/run-pipeline.js';
 import { loadProject } from '../transform/project.js';
 import { UserError } from '../util/errors.js';
 import { stageDefinitions } from '../run/stages/stage.js';
 import { writeDemoBudgets } from './demo-budgets.js';
+import { DEMO_UNLOGGED_USD, writeDemoInvoice } from './demo-invoices.js';
 import { writeDemoQualitySeeds } from './demo-quality-seeds.js';
 import { generateDemoLogs } from './generate-demo-logs.js';
 
@@ -75,6 +77,13 @@ export async function runDemo(handle: DatabaseHandle, config: Config, options: D
     log(
         `demo: budgets set against ${options.endDate.slice(0, 7)} in ${process.env.TOKENMART_MODELS_DIR}/seeds/budgets.csv (one soft, one projected over, two ok)`,
     );
+    // The chargeback's month: the last complete month when the demo's days cover it, else this month to date.
+    const previousMonth = new Date(Date.UTC(Number(options.endDate.slice(0, 4)), Number(options.endDate.slice(5, 7)) - 2, 1)).toISOString().slice(0, 10);
+    const complete = addDays(options.endDate, 1 - options.days) <= previousMonth;
+    const month = complete ? previousMonth.slice(0, 7) : options.endDate.slice(0, 7);
+    // OpenAI's invoice for it, differing from the logs by a known amount; the weekly run reconciles it.
+    const invoice = await importInvoice(handle.pool, await writeDemoInvoice(handle.db, join(options.home, 'demo', 'invoices'), month));
+    log(`demo: OpenAI cost export for ${month} imported (${invoice.lines} lines): it holds $${DEMO_UNLOGGED_USD} of traffic the logs do not`);
     const outcome = await runPipeline(handle, demoConfig, { kind: 'weekly', source: logsDir, log });
     if (outcome.status === 'skipped' || outcome.status === 'failed') throw new UserError(`demo: ${outcome.message}`);
     const daily = await sendDigests(handle.pool, handle.db, {
@@ -84,10 +93,6 @@ export async function runDemo(handle: DatabaseHandle, config: Config, options: D
         outDir: config.outputDir,
         log,
     });
-    // The chargeback of the last complete month when the demo's days cover it, else of this month to date.
-    const previousMonth = new Date(Date.UTC(Number(options.endDate.slice(0, 4)), Number(options.endDate.slice(5, 7)) - 2, 1)).toISOString().slice(0, 10);
-    const complete = addDays(options.endDate, 1 - options.days) <= previousMonth;
-    const month = complete ? previousMonth.slice(0, 7) : options.endDate.slice(0, 7);
     const chargeback = await usingBrowser((b) => writeChargebackReport(handle.db, month, config.outputDir, b));
     log(
         `demo: chargeback ${month}${complete ? '' : ' (month to date)'}: ${formatCents(chargeback.totalCents)} over ${Object.keys(chargeback.totals).length} cost centers, shared spend allocated by models/seeds/allocation_rules.csv`,

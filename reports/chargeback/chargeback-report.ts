@@ -6,6 +6,7 @@ import { UserError } from '../../pipelines/util/errors.js';
 import { writeOutput } from '../../pipelines/util/output-file.js';
 import { formatCents, toUnits } from '../format.js';
 import { htmlToPdf } from '../render/browser.js';
+import { loadReconciliation, reconciliationHtml } from '../sections/data-notes.js';
 import { esc, timeLabel } from '../sections/html.js';
 import { requireMarts } from '../sections/section.js';
 import { STYLE } from '../weekly/weekly-report.js';
@@ -105,6 +106,7 @@ export async function writeChargebackReport(
         );
     }
     const rules = await loadRules(db);
+    const reconciliation = await loadReconciliation(db, month);
     const ruleIds = [...new Set(lines.flatMap((l) => Object.keys(l.byRule)))].sort();
     const centers = [...new Set(lines.map((l) => l.costCenter))];
     const sum = (ls: readonly Line[], f: (l: Line) => bigint) => ls.reduce((a, l) => a + f(l), 0n);
@@ -159,6 +161,7 @@ ${STYLE}
 <h1>LLM spend chargeback, ${esc(month)}</h1>
 <div class="sub">Statement by cost center · generated ${esc(timeLabel(now))}</div>
 ${summary}
+<p class="note"><b>Against the invoices:</b> ${reconciliationHtml(reconciliation)}</p>
 ${methodText(rules)}
 ${pages.join('\n')}
 </body></html>

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../pipelines/db/database.js';
-import { formatInt } from '../format.js';
+import { formatInt, formatUsd } from '../format.js';
 import { addDays } from '../period.js';
 import { esc, timeLabel } from './html.js';
 import { mrkdwn } from './text.js';
@@ -67,11 +67,52 @@ async function loadDaysWithData(ctx: SectionContext): Promise<string[]> {
     return rows.map((r) => r.usage_date!);
 }
 
+/** Each provider's invoice reconciliation for a month (default: the latest month reconciled), marts.mart_invoice_reconciliation. */
+export async function loadReconciliation(db: Kysely<DB>, month?: string) {
+    const latest = month
+        ? { m: month }
+        : await db
+              .selectFrom('marts.mart_invoice_reconciliation')
+              .select((eb) => eb.fn.max('month').as('m'))
+              .where('grain', '=', 'month')
+              .executeTakeFirst();
+    if (!latest?.m) return [];
+    return db
+        .selectFrom('marts.mart_invoice_reconciliation')
+        .select(['provider', 'month', 'invoiced_usd', 'computed_usd', 'difference_pct', 'status', 'likely_causes', 'reconciliation_tolerance_pct'])
+        .where('grain', '=', 'month')
+        .where('month', '=', latest.m)
+        .orderBy('provider')
+        .execute();
+}
+
+/** One sentence per provider: invoiced against computed, and why they differ. */
+export function reconciliationHtml(rows: Awaited<ReturnType<typeof loadReconciliation>>): string {
+    if (!rows.length) return 'no provider cost export imported (<code>tokenmart invoices import</code>).';
+    return `${esc(rows[0].month)}: ${rows
+        .map((r) => {
+            const pct = r.difference_pct === null ? '' : ` (${Number(r.difference_pct) > 0 ? '+' : ''}${Number(r.difference_pct).toFixed(2)}%)`;
+            const status =
+                r.status === 'ok'
+                    ? `ok within ${Number(r.reconciliation_tolerance_pct)}%`
+                    : `<span class="up">${esc(String(r.status).replace('_', ' '))}</span>`;
+            const causes = r.status === 'ok' ? '' : (r.likely_causes ?? []).length ? `; likely: ${(r.likely_causes ?? []).map(esc).join('; ')}` : '';
+            return `${esc(r.provider)} invoiced ${formatUsd(r.invoiced_usd)}, computed ${formatUsd(r.computed_usd)}${pct}, ${status}${causes}`;
+        })
+        .join('. ')}.`;
+}
+
 export const dataNotes: ReportSection = {
     id: 'data-notes',
 
     async html(ctx) {
-        const [asOf, days, tests, unpriced] = await Promise.all([loadDataAsOf(ctx.db), loadDaysWithData(ctx), loadTestRun(ctx.db), loadUnpriced(ctx)]);
+        const [asOf, days, tests, unpriced, invoices] = await Promise.all([
+            loadDataAsOf(ctx.db),
+            loadDaysWithData(ctx),
+            loadTestRun(ctx.db),
+            loadUnpriced(ctx),
+            loadReconciliation(ctx.db),
+        ]);
         const length = Math.round((Date.parse(ctx.period.end) - Date.parse(ctx.period.start)) / 86_400_000) + 1;
         const missing = Array.from({ length }, (_, i) => addDays(ctx.period.start, i)).filter((d) => !days.includes(d));
         const unpricedTotal = unpriced.reduce((a, r) => a + BigInt(r.requests), 0n);
@@ -88,6 +129,7 @@ export const dataNotes: ReportSection = {
           ? `<span class="up">${formatInt(unpricedTotal)} requests have no price in force and are not in the spend figures</span>: ${unpriced.map((m) => `${esc(m.provider)}/${esc(m.model)} (${formatInt(m.requests)})`).join(', ')}. Add them to models/seeds/model_prices.csv and rebuild to re-price.`
           : 'none.'
   }</li>
+  <li><b>Invoices:</b> ${reconciliationHtml(invoices)}</li>
   <li><b>Method:</b> spend is computed from token counts × the price in force at each request's timestamp (numeric, not float); duplicates are counted once; amounts are rounded to cents only for display, with parts rounded so they add up to their totals.</li>
 </ul></div>`;
         return { html };
