@@ -1,14 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { lineContext, parseLine } from '../pipelines/ingest/parse-line.js';
 import { PiiScrubber } from '../pipelines/ingest/scrub-pii.js';
-import { FEATURES } from '../pipelines/demo/demo-catalog.js';
-import { Random } from '../pipelines/demo/random.js';
 import { projectRoot } from '../pipelines/util/project-root.js';
 import { fmt, freshBenchDatabase } from './bench-database.js';
+import { measureIngest, writeBenchEvents } from './bench-events.js';
 import { benchSmallObjects } from './bench-small-objects.js';
 
 /**
@@ -25,55 +22,11 @@ const files = 10;
 const dir = join(projectRoot, '.tokenmart', 'bench', 'ingest-logs');
 
 function generate(): void {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const rng = new Random(7);
-    const per = Math.ceil(n / files);
-    let id = 0;
-    for (let f = 0; f < files; f++) {
-        const lines: string[] = [];
-        for (let i = 0; i < per && id < n; i++, id++) {
-            const spec = FEATURES[id % FEATURES.length];
-            const m = spec.models[id % spec.models.length];
-            const input = Math.round(rng.logNormal(spec.inputMedian, 0.5));
-            lines.push(
-                JSON.stringify({
-                    schema_version: 2,
-                    request_id: `bench_${id}`,
-                    timestamp: new Date(Date.UTC(2026, 9, 1) + id * 2500).toISOString(),
-                    provider: m.provider,
-                    model: m.model,
-                    operation: 'chat',
-                    session_id: `s_${id % 5000}`,
-                    user_id: `user_${id % 900}`,
-                    team: spec.team,
-                    feature: spec.feature,
-                    tenant: 'acme',
-                    environment: 'production',
-                    prompt_version: 'v1',
-                    input_tokens: input,
-                    output_tokens: 200,
-                    cache_read_tokens: Math.floor(input / 3),
-                    reasoning_tokens: 50,
-                    service_tier: 'standard',
-                    latency_ms: Math.round(rng.logNormal(900, 0.5)),
-                    time_to_first_token_ms: 200,
-                    status: 'ok',
-                    retry_attempt: 0,
-                    cache_hit: false,
-                    feedback: id % 9 === 0 ? 1 : null,
-                    tags: { channel: 'web' },
-                }),
-            );
-        }
-        writeFileSync(join(dir, `part-${String(f).padStart(2, '0')}.jsonl.gz`), gzipSync(`${lines.join('\n')}\n`, { level: 1 }));
-    }
+    writeBenchEvents(dir, n, files);
 }
 
-function measure(mode: 'tokenmart' | 'copy', url: string): { rows: number; seconds: number; maxRssMb: number } {
-    const child = join(fileURLToPath(new URL('.', import.meta.url)), 'ingest-child.js');
-    const out = execFileSync(process.execPath, [child, mode, url, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    return JSON.parse(out.trim().split('\n').pop()!);
+function measure(mode: 'tokenmart' | 'copy', url: string) {
+    return measureIngest(mode, url, dir);
 }
 
 console.log(`bench:ingest: generating ${fmt(n)} events in ${files} gzip files ...`);

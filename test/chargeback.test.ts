@@ -214,5 +214,16 @@ describe('chargeback of shared spend', () => {
             ['CC-410', '6.35'],
         ]);
         expect(pageTotals.reduce((a, p) => a + Math.round(Number(p.total) * 100), 0)).toBe(1400);
+        // Month over month (October against September) per team: the effects add up to the change, to the cent.
+        const html = readFileSync(report.htmlPath, 'utf8');
+        const table = html.slice(html.indexOf('Why spend changed since the month before'));
+        const changes = [...table.matchAll(/<tr><td>([^<]+)<\/td>((?:<td class="n">[^<]*<\/td>){6})<\/tr>/g)].map((m) => ({
+            team: m[1],
+            cents: [...m[2].matchAll(/(-?)\$([\d,]+)\.(\d\d)/g)].map((x) => (x[1] ? -1 : 1) * (Number(x[2].replaceAll(',', '')) * 100 + Number(x[3]))),
+        }));
+        expect(changes.map((c) => c.team)).toEqual(['growth', 'platform', 'search', 'support', 'unassigned']);
+        for (const { team, cents } of changes) expect(cents[0] + cents[2] + cents[3] + cents[4] + cents[5], team).toBe(cents[1]);
+        // Support's four $1.00 calls in both months: no change at all.
+        expect(changes.find((c) => c.team === 'support')?.cents).toEqual([400, 400, 0, 0, 0, 0]);
     }, 120_000);
 });

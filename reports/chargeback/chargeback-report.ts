@@ -6,6 +6,7 @@ import { UserError } from '../../pipelines/util/errors.js';
 import { writeOutput } from '../../pipelines/util/output-file.js';
 import { formatCents, toUnits } from '../format.js';
 import { htmlToPdf } from '../render/browser.js';
+import { effectsInCents, toCents } from '../sections/cost-change.js';
 import { loadReconciliation, reconciliationHtml } from '../sections/data-notes.js';
 import { esc, timeLabel } from '../sections/html.js';
 import { requireMarts } from '../sections/section.js';
@@ -49,6 +50,42 @@ async function loadStatement(db: Kysely<DB>, month: string): Promise<Line[]> {
         byRule: Object.fromEntries(Object.entries((r.allocated_by_rule ?? {}) as Record<string, number>).map(([k, v]) => [k, cents(v)])),
         total: cents(r.total_usd),
     }));
+}
+
+/** The month's change in spend since the month before, per team, by effect (marts.mart_cost_change). */
+async function loadChange(db: Kysely<DB>, month: string) {
+    return db
+        .selectFrom('marts.mart_cost_change')
+        .select((eb) => [
+            'team',
+            eb.fn.sum<string>('previous_cost_usd').as('previous'),
+            eb.fn.sum<string>('cost_usd').as('current'),
+            eb.fn.sum<string>('volume_usd').as('volume'),
+            eb.fn.sum<string>('mix_usd').as('mix'),
+            eb.fn.sum<string>('intensity_usd').as('intensity'),
+            eb.fn.sum<string>('price_usd').as('price'),
+        ])
+        .where('period_type', '=', 'month')
+        .where('period_start', '=', `${month}-01`)
+        .groupBy('team')
+        .orderBy('team')
+        .execute();
+}
+
+function changeHtml(rows: Awaited<ReturnType<typeof loadChange>>): string {
+    if (!rows.length) return '<p class="note">No month before this one to compare with.</p>';
+    return `<h2>Why spend changed since the month before</h2><p class="note">Each team's own spend (before allocation), its change split into volume, model mix, tokens per request and price per token: a sequential decomposition whose parts add up to the change (README, "Why spend changed").</p><table class="compact"><thead><tr><th>Team</th><th class="n">Month before</th><th class="n">This month</th><th class="n">Volume</th><th class="n">Model mix</th><th class="n">Tokens per request</th><th class="n">Price per token</th></tr></thead><tbody>${rows
+        .map(
+            (r) =>
+                `<tr><td>${esc(r.team)}</td>${[r.previous, r.current].map((v) => `<td class="n">${formatCents(toCents(v))}</td>`).join('')}${effectsInCents(
+                    r.previous,
+                    r.current,
+                    [r.volume, r.mix, r.intensity, r.price],
+                )
+                    .map((x) => `<td class="n">${formatCents(x)}</td>`)
+                    .join('')}</tr>`,
+        )
+        .join('')}</tbody></table>`;
 }
 
 async function loadRules(db: Kysely<DB>) {
@@ -107,6 +144,7 @@ export async function writeChargebackReport(
     }
     const rules = await loadRules(db);
     const reconciliation = await loadReconciliation(db, month);
+    const change = await loadChange(db, month);
     const ruleIds = [...new Set(lines.flatMap((l) => Object.keys(l.byRule)))].sort();
     const centers = [...new Set(lines.map((l) => l.costCenter))];
     const sum = (ls: readonly Line[], f: (l: Line) => bigint) => ls.reduce((a, l) => a + f(l), 0n);
@@ -163,6 +201,7 @@ ${STYLE}
 ${summary}
 <p class="note"><b>Against the invoices:</b> ${reconciliationHtml(reconciliation)}</p>
 ${methodText(rules)}
+${changeHtml(change)}
 ${pages.join('\n')}
 </body></html>
 `;

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { allocateCents, formatCents, formatUsd } from '../format.js';
+import { formatCents, toUnits } from '../format.js';
 import { renderSvg } from '../render/chart.js';
 import { esc, figure } from './html.js';
 import type { ReportSection, SectionContext } from './section.js';
@@ -25,12 +25,19 @@ async function loadCostChange(ctx: SectionContext) {
 
 type Row = Awaited<ReturnType<typeof loadCostChange>>[number];
 
-/** Signed cents: allocateCents rounds parts that add up, on magnitudes, so the signs go back on after. */
-function signedCents(values: readonly string[]): bigint[] {
-    const negative = values.map((v) => v.startsWith('-'));
-    const pos = allocateCents(values.map((v, i) => (negative[i] ? '0' : v))).parts;
-    const neg = allocateCents(values.map((v, i) => (negative[i] ? v.slice(1) : '0'))).parts;
-    return values.map((_, i) => (negative[i] ? -neg[i] : pos[i]));
+/** Dollars (a numeric string) to cents, half away from zero. */
+export const toCents = (v: string | null) => {
+    const u = toUnits(v ?? '0');
+    return (u < 0n ? u - 5_000_000_000n : u + 5_000_000_000n) / 10_000_000_000n;
+};
+
+/**
+ * The four effects in cents that add up to the change as displayed (this period's cents minus the
+ * last's): volume, mix and intensity rounded, price the rest, as in the decomposition itself.
+ */
+export function effectsInCents(previous: string | null, current: string | null, effects: readonly (string | null)[]): bigint[] {
+    const [volume, mix, intensity] = effects.slice(0, 3).map(toCents);
+    return [volume, mix, intensity, toCents(current) - toCents(previous) - volume - mix - intensity];
 }
 
 export function waterfallSpec(previous: number, effects: readonly (readonly [string, number])[], current: number): TopLevelSpec {
@@ -94,8 +101,12 @@ export const costChange: ReportSection = {
         const top = [...rows].sort((a, b) => Math.abs(Number(b.change_usd)) - Math.abs(Number(a.change_usd))).slice(0, 8);
         const body = top
             .map((r) => {
-                const cents = signedCents(EFFECTS.map(([k]) => String(r[k] ?? '0')));
-                return `<tr><td>${esc(chartLabel(`${r.team} / ${r.feature} / ${r.model}`))}</td><td class="n">${formatUsd(r.previous_cost_usd)}</td><td class="n">${formatUsd(r.cost_usd)}</td>${cents.map((c) => `<td class="n">${formatCents(c)}</td>`).join('')}</tr>`;
+                const cents = effectsInCents(
+                    r.previous_cost_usd,
+                    r.cost_usd,
+                    EFFECTS.map(([k]) => r[k]),
+                );
+                return `<tr><td>${esc(chartLabel(`${r.team} / ${r.feature} / ${r.model}`))}</td><td class="n">${formatCents(toCents(r.previous_cost_usd))}</td><td class="n">${formatCents(toCents(r.cost_usd))}</td>${cents.map((c) => `<td class="n">${formatCents(c)}</td>`).join('')}</tr>`;
             })
             .join('');
         return {
