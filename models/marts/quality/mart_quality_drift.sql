@@ -40,15 +40,69 @@ observations as (
     cross join lateral jsonb_each_text(weekly_requests.eval_scores) as scores
 ),
 
--- Each week's values as its own 'current' sample and as 'baseline' of each of the 4 weeks after it.
-samples as (
-    select week_start, feature, model, metric, 'current' as sample, value
+value_counts as (
+    -- The tests work on counts per distinct value, not on rows: the same answer, far fewer rows to sort.
+    select
+        week_start,
+        feature,
+        model,
+        metric,
+        value,
+        count(*) as n
     from observations
+    group by week_start, feature, model, metric, value
+),
+
+-- Each week's counts as its own 'current' sample and as 'baseline' of each of the 4 weeks after it.
+sample_counts as (
+    select
+        week_start,
+        feature,
+        model,
+        metric,
+        value,
+        n as current_count,
+        0::bigint as baseline_count
+    from value_counts
     union all
-    select observations.week_start + 7 * later.weeks as week_start, observations.feature, observations.model, observations.metric, 'baseline' as sample, observations.value
-    from observations
+    select
+        value_counts.week_start + 7 * later.weeks as week_start,
+        value_counts.feature,
+        value_counts.model,
+        value_counts.metric,
+        value_counts.value,
+        0::bigint as current_count,
+        value_counts.n as baseline_count
+    from value_counts
     cross join generate_series(1, 4) as later (weeks)
-    where observations.week_start + 7 * later.weeks <= (select max(week_start) from observations)
+    where value_counts.week_start + 7 * later.weeks <= (select max(observations.week_start) from observations)
+),
+
+samples as (
+    select
+        week_start,
+        feature,
+        model,
+        metric,
+        value,
+        sum(current_count) as current_count,
+        sum(baseline_count) as baseline_count
+    from sample_counts
+    group by week_start, feature, model, metric, value
+),
+
+-- Both empirical CDFs at every distinct value (Kolmogorov-Smirnov), and the sample sizes.
+cumulative as (
+    select
+        samples.*,
+        sum(current_count) over at_or_below as current_at_or_below,
+        sum(baseline_count) over at_or_below as baseline_at_or_below,
+        sum(current_count) over whole as current_n,
+        sum(baseline_count) over whole as baseline_n
+    from samples
+    window
+        at_or_below as (partition by week_start, feature, model, metric order by value rows between unbounded preceding and current row),
+        whole as (partition by week_start, feature, model, metric)
 ),
 
 sample_sizes as (
@@ -57,12 +111,27 @@ sample_sizes as (
         feature,
         model,
         metric,
-        count(*) filter (where sample = 'current') as current_n,
-        count(*) filter (where sample = 'baseline') as baseline_n,
-        avg(value) filter (where sample = 'current') as current_mean,
-        avg(value) filter (where sample = 'baseline') as baseline_mean,
-        percentile_disc(array[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) within group (order by value) filter (where sample = 'baseline') as baseline_deciles
-    from samples
+        max(current_n) as current_n,
+        max(baseline_n) as baseline_n,
+        sum(value * current_count) / nullif(max(current_n), 0) as current_mean,
+        sum(value * baseline_count) / nullif(max(baseline_n), 0) as baseline_mean,
+        -- percentile_disc of the baseline: the first value whose cumulative share reaches p.
+        (array[
+            min(value) filter (where baseline_at_or_below >= 0.1 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.2 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.3 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.4 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.5 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.6 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.7 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.8 * baseline_n and baseline_n > 0),
+            min(value) filter (where baseline_at_or_below >= 0.9 * baseline_n and baseline_n > 0)
+        ]) as baseline_deciles,
+        max(abs(
+            current_at_or_below::double precision / nullif(current_n, 0)
+            - baseline_at_or_below::double precision / nullif(baseline_n, 0)
+        )) as ks_statistic
+    from cumulative
     group by week_start, feature, model, metric
 ),
 
@@ -70,40 +139,6 @@ compared as (
     select *
     from sample_sizes
     where current_n > 0 and baseline_n > 0
-),
-
--- Kolmogorov-Smirnov: both empirical CDFs at every distinct value (ties included by the range frame).
-cdf_gaps as (
-    select
-        samples.week_start,
-        samples.feature,
-        samples.model,
-        samples.metric,
-        abs(
-            (count(*) filter (where samples.sample = 'current') over at_or_below)::double precision / compared.current_n
-            - (count(*) filter (where samples.sample = 'baseline') over at_or_below)::double precision / compared.baseline_n
-        ) as gap
-    from samples
-    inner join compared
-        on compared.week_start = samples.week_start
-        and compared.feature = samples.feature
-        and compared.model = samples.model
-        and compared.metric = samples.metric
-    window at_or_below as (
-        partition by samples.week_start, samples.feature, samples.model, samples.metric
-        order by samples.value range between unbounded preceding and current row
-    )
-),
-
-ks as (
-    select
-        week_start,
-        feature,
-        model,
-        metric,
-        max(gap) as ks_statistic
-    from cdf_gaps
-    group by week_start, feature, model, metric
 ),
 
 -- PSI: shares per decile bin of the baseline (width_bucket: 0 below the first edge, 9 from the last).
@@ -114,8 +149,8 @@ binned as (
         samples.model,
         samples.metric,
         width_bucket(samples.value, compared.baseline_deciles) as bin,
-        count(*) filter (where samples.sample = 'current')::double precision / max(compared.current_n) as current_share,
-        count(*) filter (where samples.sample = 'baseline')::double precision / max(compared.baseline_n) as baseline_share
+        sum(samples.current_count)::double precision / max(compared.current_n) as current_share,
+        sum(samples.baseline_count)::double precision / max(compared.baseline_n) as baseline_share
     from samples
     inner join compared
         on compared.week_start = samples.week_start
@@ -149,19 +184,14 @@ distribution_rows as (
         compared.current_mean as current_value,
         compared.baseline_mean as baseline_value,
         round(psi.psi::numeric, 6) as psi,
-        round(ks.ks_statistic::numeric, 6) as ks_statistic,
-        tokenmart.ks_p_two_sample(ks.ks_statistic, compared.current_n, compared.baseline_n) as ks_p_value
+        round(compared.ks_statistic::numeric, 6) as ks_statistic,
+        tokenmart.ks_p_two_sample(compared.ks_statistic, compared.current_n, compared.baseline_n) as ks_p_value
     from compared
     inner join psi
         on psi.week_start = compared.week_start
         and psi.feature = compared.feature
         and psi.model = compared.model
         and psi.metric = compared.metric
-    inner join ks
-        on ks.week_start = compared.week_start
-        and ks.feature = compared.feature
-        and ks.model = compared.model
-        and ks.metric = compared.metric
 ),
 
 -- Rates: refusals among requests that report refusal; each guardrail flag among all requests.
