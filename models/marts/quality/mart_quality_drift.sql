@@ -111,8 +111,8 @@ sample_sizes as (
         feature,
         model,
         metric,
-        max(current_n) as current_n,
-        max(baseline_n) as baseline_n,
+        max(current_n)::bigint as current_n,
+        max(baseline_n)::bigint as baseline_n,
         sum(value * current_count) / nullif(max(current_n), 0) as current_mean,
         sum(value * baseline_count) / nullif(max(baseline_n), 0) as baseline_mean,
         -- percentile_disc of the baseline: the first value whose cumulative share reaches p.
