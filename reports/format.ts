@@ -27,7 +27,8 @@ export function sumDecimals(values: readonly (string | null | undefined)[]): str
 
 const CENT = SCALE / 100n;
 
-function roundHalfUpCents(units: bigint): bigint {
+/** Units (1e-12 USD) to cents, half away from zero. */
+export function roundHalfUpCents(units: bigint): bigint {
     const negative = units < 0n;
     const abs = negative ? -units : units;
     const cents = (abs + CENT / 2n) / CENT;

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { formatCents, toUnits } from '../format.js';
+import { formatCents, roundHalfUpCents, toUnits } from '../format.js';
 import { renderSvg } from '../render/chart.js';
 import { esc, figure } from './html.js';
 import type { ReportSection, SectionContext } from './section.js';
@@ -26,10 +26,7 @@ async function loadCostChange(ctx: SectionContext) {
 type Row = Awaited<ReturnType<typeof loadCostChange>>[number];
 
 /** Dollars (a numeric string) to cents, half away from zero. */
-export const toCents = (v: string | null) => {
-    const u = toUnits(v ?? '0');
-    return (u < 0n ? u - 5_000_000_000n : u + 5_000_000_000n) / 10_000_000_000n;
-};
+export const toCents = (v: string | null) => roundHalfUpCents(toUnits(v ?? '0'));
 
 /**
  * The four effects in cents that add up to the change as displayed (this period's cents minus the

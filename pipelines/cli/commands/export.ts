@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { formatCents, toUnits } from '../../../reports/format.js';
+import { formatCents, roundHalfUpCents, toUnits } from '../../../reports/format.js';
 import { FOCUS_VERSION } from '../../export/focus/check-focus.js';
 import { exportFocus, focusCsv, requireValid } from '../../export/focus/export-focus.js';
 import { UserError } from '../../util/errors.js';
 import { writeOutput } from '../../util/output-file.js';
+import { monthFlag } from '../month-flag.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
 
 export function registerExport(program: Command): void {
@@ -15,8 +16,7 @@ export function registerExport(program: Command): void {
         .requiredOption('--month <YYYY-MM>', 'the month')
         .option('--out <dir>', 'output folder (default: config outputDir)')
         .action(async (flags: { month: string; out?: string }) => {
-            if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(flags.month))
-                throw new UserError(`export focus: --month ${flags.month} is not a month; use YYYY-MM (e.g. 2026-10)`);
+            monthFlag('export focus', flags.month);
             const config = configFrom(program.opts());
             const result = await usingDatabase(config, (h) => exportFocus(h.db, flags.month));
             if (!result.dataset.rows.length)
@@ -25,7 +25,7 @@ export function registerExport(program: Command): void {
             const path = join(flags.out ?? config.outputDir, `focus-${flags.month}.csv`);
             writeOutput(path, focusCsv(result.dataset));
             log(
-                `export focus: ${result.dataset.rows.length} rows, billed ${formatCents((toUnits(result.billedCost) + 5_000_000_000n) / 10_000_000_000n)} (FOCUS ${FOCUS_VERSION}, every row checked); left out: ${result.cacheHits} application-cache hits (nothing billed), ${result.unpriced} unpriced requests`,
+                `export focus: ${result.dataset.rows.length} rows, billed ${formatCents(roundHalfUpCents(toUnits(result.billedCost)))} (FOCUS ${FOCUS_VERSION}, every row checked); left out: ${result.cacheHits} application-cache hits (nothing billed), ${result.unpriced} unpriced requests`,
             );
             process.stdout.write(`${path}\n`);
         });

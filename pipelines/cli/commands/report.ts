@@ -4,14 +4,13 @@ import { formatCents } from '../../../reports/format.js';
 import { lastCompleteWeek, parseIsoWeek } from '../../../reports/period.js';
 import { usingBrowser } from '../../../reports/render/browser.js';
 import { writeWeeklyReport } from '../../../reports/weekly/weekly-report.js';
-import { UserError } from '../../util/errors.js';
+import { monthFlag } from '../month-flag.js';
 import { configFrom, log, usingDatabase } from '../using-database.js';
 
 /** YYYY-MM, or the last complete month (UTC). */
-function monthFlag(value: string | undefined, now = new Date()): string {
+function monthOrLastComplete(value: string | undefined, now = new Date()): string {
     if (value === undefined) return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value)) throw new UserError(`report chargeback: --month ${value} is not a month; use YYYY-MM (e.g. 2026-10)`);
-    return value;
+    return monthFlag('report chargeback', value);
 }
 
 export function registerReport(program: Command): void {
@@ -45,7 +44,7 @@ export function registerReport(program: Command): void {
         .option('--no-pdf', 'write the CSV and HTML only (no browser needed)')
         .action(async (flags: { month?: string; out?: string; pdf: boolean }) => {
             const config = configFrom(program.opts());
-            const month = monthFlag(flags.month);
+            const month = monthOrLastComplete(flags.month);
             const out = flags.out ?? config.outputDir;
             const result = await usingDatabase(config, (h) =>
                 flags.pdf ? usingBrowser((browser) => writeChargebackReport(h.db, month, out, browser)) : writeChargebackReport(h.db, month, out, undefined),

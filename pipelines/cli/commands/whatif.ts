@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { modelSwitchWhatIf, QUALITY_CAVEAT, type WhatIfLine } from '../../pricing/model-switch-whatif.js';
-import { UserError } from '../../util/errors.js';
+import { monthFlag } from '../month-flag.js';
 import { configFrom, usingDatabase } from '../using-database.js';
 
 const usd = (v: string) => {
@@ -18,7 +18,7 @@ export function registerWhatIf(program: Command): void {
         .requiredOption('--to <model>', 'the model to price them at (provider/model when two providers price it)')
         .option('--feature <name>', 'one feature only')
         .action(async (flags: { month: string; from: string; to: string; feature?: string }) => {
-            if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(flags.month)) throw new UserError(`whatif: --month ${flags.month} is not a month; use YYYY-MM (e.g. 2026-10)`);
+            monthFlag('whatif', flags.month);
             const config = configFrom(program.opts());
             const result = await usingDatabase(config, (h) => modelSwitchWhatIf(h.db, flags));
             const rows = [...result.lines, result.total].map((l) => [
