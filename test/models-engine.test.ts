@@ -15,14 +15,11 @@ import { writeModels } from './support/models-fixture.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ingestOptions = { maxErrorRate: 0.05, onChangedFile: 'replace' as const, keepText: false, userIdHmacKey: undefined };
-const MARTS = [
-    'staging.stg_events',
-    'marts.fct_requests',
-    'marts.mart_daily_cost',
-    'marts.mart_daily_team_cost',
-    'marts.mart_daily_usage',
-    'marts.mart_daily_quality',
-];
+// Every incremental model (a new one is covered by adding it), and the marts read most.
+const INCREMENTAL = loadProject()
+    .models.filter((m) => m.materialized === 'incremental')
+    .map((m) => m.id);
+const MARTS = [...new Set([...INCREMENTAL, 'marts.mart_cost_anomalies', 'marts.mart_monthly_chargeback', 'marts.mart_slo_status'])];
 
 function dayEvents(day: string, from: number, n: number, extra: Record<string, unknown> = {}): Record<string, unknown>[] {
     return Array.from({ length: n }, (_, i) =>
@@ -158,12 +155,43 @@ describe('models: incremental builds', () => {
         expect(n.n).toBe(25);
     });
 
+    it('late events for an old week rebuild the later weeks whose baseline holds it (lookahead), as a full rebuild would', async () => {
+        const dir = tempDir('incr-weeks');
+        writeLog(dir, 'w1.jsonl', jsonl(dayEvents('2026-09-07', 20_000, 60)));
+        writeLog(dir, 'w2.jsonl', jsonl(dayEvents('2026-09-14', 21_000, 60)));
+        writeLog(dir, 'w3.jsonl', jsonl(dayEvents('2026-09-21', 22_000, 60)));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        const loaded = await loadModels();
+        await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        // Only week 1 changes, with latencies unlike the rest: weeks 2 and 3 compare against it.
+        writeLog(dir, 'late-w1.jsonl', jsonl(dayEvents('2026-09-08', 23_000, 60, { latency_ms: 5000 })));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        const incr = await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        expect(incr.build.results.find((r) => r.id === 'marts.mart_quality_drift')).toMatchObject({ mode: 'incremental', days: '2026-09-07..2026-10-11' });
+        const incremental = await snapshot(t);
+        const [drift] = await t.query(
+            "select count(*)::int as n from marts.mart_quality_drift where week_start in ('2026-09-14', '2026-09-21') and metric = 'latency_ms'",
+        );
+        expect(drift.n).toBeGreaterThan(0);
+        await seedBuildTest(t.handle.pool, loaded, { fullRefresh: true, log: () => undefined });
+        expect(await snapshot(t)).toEqual(incremental);
+    });
+
     it('merges dirty days and lookback into contiguous ranges', () => {
         expect(dayRanges(['2026-11-05', '2026-11-01', '2026-11-02'], 0)).toEqual([
             { start: '2026-11-01', end: '2026-11-03' },
             { start: '2026-11-05', end: '2026-11-06' },
         ]);
         expect(dayRanges(['2026-11-05', '2026-11-02'], 2)).toEqual([{ start: '2026-10-31', end: '2026-11-06' }]);
+        // Weeks start on Monday (2026-11-02 is one); months on the 1st; lookahead covers the weeks
+        // whose baseline holds the changed day.
+        expect(dayRanges(['2026-11-04'], 0, 0, 'week')).toEqual([{ start: '2026-11-02', end: '2026-11-09' }]);
+        expect(dayRanges(['2026-11-01'], 0, 0, 'week')).toEqual([{ start: '2026-10-26', end: '2026-11-02' }]);
+        expect(dayRanges(['2026-11-04'], 0, 28, 'week')).toEqual([{ start: '2026-11-02', end: '2026-12-07' }]);
+        expect(dayRanges(['2026-02-14', '2026-11-30'], 0, 0, 'month')).toEqual([
+            { start: '2026-02-01', end: '2026-03-01' },
+            { start: '2026-11-01', end: '2026-12-01' },
+        ]);
     });
 });
 

@@ -693,6 +693,10 @@ export interface MartsMartWeeklyCostPerOutcome {
   week_start: string | null;
 }
 
+export interface OpsBuildMarker {
+  written_at: Generated<Timestamp>;
+}
+
 export interface OpsDeliveries {
   attempts: Generated<number>;
   channel: string;
@@ -1259,6 +1263,7 @@ export interface DB {
   "marts.mart_slo_status": MartsMartSloStatus;
   "marts.mart_spend_forecast": MartsMartSpendForecast;
   "marts.mart_weekly_cost_per_outcome": MartsMartWeeklyCostPerOutcome;
+  "ops.build_marker": OpsBuildMarker;
   "ops.deliveries": OpsDeliveries;
   "ops.dirty_days": OpsDirtyDays;
   "ops.erasures": OpsErasures;

@@ -244,6 +244,11 @@ async function startServer(options: EmbeddedServerOptions, log: (line: string) =
         '-c shared_buffers=256MB',
         '-c work_mem=64MB',
         '-c maintenance_work_mem=256MB',
+        // A table built under a temporary name is written without WAL and synced at commit (each
+        // model build): about 1 s less per million wide rows. The cost: no replicas or
+        // point-in-time recovery from this embedded server (crash recovery is unchanged).
+        '-c wal_level=minimal',
+        '-c max_wal_senders=0',
     ].join(' ');
     const started = await run(bin.pg_ctl, ['start', '-w', '-t', '60', '-D', dataDir(options), '-l', logFile(options), '-o', opts], ids);
     if (started.code !== 0 && !(await canConnect(url))) {

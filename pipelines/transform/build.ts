@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { projectRoot } from '../util/project-root.js';
 import { ancestorsOf, selectModels, type Dag } from './dag.js';
-import { dayRanges, incrementalSteps, tableSteps, viewSteps, type Wrapped } from './materialize.js';
+import { chunkedSteps, dayChunks, dayRanges, incrementalSteps, periodStart, tableSteps, viewSteps, type Wrapped } from './materialize.js';
 import type { ModelDef, Project } from './project.js';
 import { seedHash } from './seeds.js';
 
@@ -31,6 +32,12 @@ export interface BuildOptions {
     readonly fullRefresh?: boolean;
     readonly runId?: string;
     readonly log?: (line: string) => void;
+    /** Models built at once, each on its own connection (default: defaultBuildThreads()). */
+    readonly threads?: number;
+    /** work_mem of the build sessions (default 256MB). */
+    readonly workMem?: string;
+    /** Create tables unlogged (default: when the server's wal_level is minimal, so no replica reads them). */
+    readonly unlogged?: boolean;
 }
 
 /** What a model's rows depend on besides raw data: its SQL and config and those of everything upstream. */
@@ -40,7 +47,7 @@ function inputsHash(project: Project, dag: Dag, model: ModelDef): string {
     const seeds = new Map(project.seeds.map((s) => [s.id, s]));
     for (const id of [model.id, ...[...ancestorsOf(dag, model.id)].sort()]) {
         const m = byId.get(id);
-        if (m) h.update(`${id}\n${m.sql}\n${m.materialized}:${m.dayColumn}:${JSON.stringify(m.indexes)}\n`);
+        if (m) h.update(`${id}\n${m.sql}\n${m.materialized}:${m.dayColumn}:${m.grain}:${m.lookbackDays}:${m.lookaheadDays}:${JSON.stringify(m.indexes)}\n`);
         const s = seeds.get(id);
         if (s) h.update(`${id}:${seedHash(s)}\n`);
     }
@@ -70,28 +77,80 @@ async function inTransaction<T>(client: PoolClient, fn: () => Promise<T>): Promi
     }
 }
 
+/** Independent models build at once, one connection each: by default as many as the CPUs, at most 4. */
+export const defaultBuildThreads = (): number => Math.max(1, Math.min(4, availableParallelism()));
+
 /**
- * Builds the selected models in dependency order. Each model is one transaction: a failure keeps
- * the previous version of its relation and skips everything downstream of it.
+ * Per-connection settings for build sessions. Sorts and hashes of a full build fit in memory
+ * instead of spilling (at most threads x work_mem x the plan's sort nodes); a lost commit after a
+ * crash only means the model rebuilds next time (its state row commits with it).
+ */
+const SESSION_SETTINGS = (workMem: string) => [`set work_mem = '${workMem.replace(/'/g, '')}'`, 'set synchronous_commit = off'];
+
+/**
+ * Critical path from each model through what reads it, in its last build's milliseconds: the ready
+ * model with the longest path starts first, so the slowest chain is never left for last.
+ */
+function criticalPaths(selected: readonly ModelDef[], dag: Dag, lastMs: ReadonlyMap<string, number>): Map<string, number> {
+    const ids = new Set(selected.map((m) => m.id));
+    const out = new Map<string, number>();
+    for (const m of [...selected].reverse()) {
+        const below = (dag.downstream.get(m.id) ?? []).filter((d) => ids.has(d)).map((d) => out.get(d) ?? 0);
+        out.set(m.id, (lastMs.get(m.id) ?? 1) + Math.max(0, ...below));
+    }
+    return out;
+}
+
+/**
+ * Builds the selected models in dependency order, independent ones at once on separate
+ * connections (options.threads). Each model is one transaction: a failure keeps the previous
+ * version of its relation and skips everything downstream of it.
  */
 export async function buildModels(pool: Pool, project: Project, dag: Dag, options: BuildOptions = {}): Promise<BuildResult> {
     const runId = options.runId ?? randomUUID();
     const log = options.log ?? (() => undefined);
     const selected = selectModels(dag, options.select ?? []);
+    const threads = Math.max(1, options.threads ?? defaultBuildThreads());
+    const settings = SESSION_SETTINGS(options.workMem ?? '256MB');
     const failed = new Set<string>();
-    const results: ModelRunResult[] = [];
-    const client = await pool.connect();
-    try {
-        const snapshot = Number((await client.query<{ n: string }>('select coalesce(max(change_id), 0)::text as n from ops.dirty_days')).rows[0].n);
-        for (const schema of new Set(selected.map((m) => m.schema))) await client.query(`create schema if not exists ${schema}`);
-        for (const model of selected) {
-            const started = Date.now();
-            const blockedBy = (dag.upstream.get(model.id) ?? []).filter((u) => failed.has(u));
-            let result: ModelRunResult;
+    const finished = new Set<string>();
+    const results = new Map<string, ModelRunResult>();
+    let snapshot: number;
+    let priority: Map<string, number>;
+    let unlogged: boolean;
+    let fullRefresh = options.fullRefresh ?? false;
+    {
+        const client = await pool.connect();
+        try {
+            unlogged = options.unlogged ?? (await client.query<{ wal_level: string }>('show wal_level')).rows[0].wal_level === 'minimal';
+            if ((await client.query('select 1 from ops.build_marker limit 1')).rowCount === 0) {
+                // Crash recovery empties unlogged tables (and the marker): their saved state is void.
+                if (!fullRefresh) log('build: no build marker (first build, or the server crashed since the last one): incremental models rebuild in full');
+                fullRefresh = true;
+                await client.query('insert into ops.build_marker default values');
+            }
+            snapshot = Number((await client.query<{ n: string }>('select coalesce(max(change_id), 0)::text as n from ops.dirty_days')).rows[0].n);
+            for (const schema of new Set(selected.map((m) => m.schema))) await client.query(`create schema if not exists ${schema}`);
+            const last = await client.query<{ model: string; ms: number }>(
+                `select distinct on (model) model, duration_ms as ms from ops.model_runs where status = 'success' order by model, started_at desc`,
+            );
+            priority = criticalPaths(selected, dag, new Map(last.rows.map((r) => [r.model, r.ms])));
+        } finally {
+            client.release();
+        }
+    }
+
+    const buildOne = async (model: ModelDef): Promise<void> => {
+        const started = Date.now();
+        const blockedBy = (dag.upstream.get(model.id) ?? []).filter((u) => failed.has(u));
+        let result: ModelRunResult;
+        const client = await pool.connect();
+        try {
             if (blockedBy.length) {
                 failed.add(model.id);
                 result = { id: model.id, materialized: model.materialized, status: 'skipped', ms: 0, error: `upstream ${blockedBy.join(', ')} failed` };
             } else {
+                for (const s of settings) await client.query(s);
                 let statement: Wrapped | undefined;
                 try {
                     if (model.materialized === 'view') {
@@ -100,12 +159,22 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                         await inTransaction(client, () => steps.run(client));
                         result = { id: model.id, materialized: 'view', status: 'success', mode: 'view', ms: Date.now() - started };
                     } else if (model.materialized === 'table') {
-                        const steps = tableSteps(model);
+                        const steps = tableSteps(model, unlogged);
                         statement = steps.statement;
                         const rows = await inTransaction(client, () => steps.run(client));
                         result = { id: model.id, materialized: 'table', status: 'success', mode: 'full', rows, ms: Date.now() - started };
                     } else {
-                        result = await buildIncremental(client, project, dag, model, snapshot, options.fullRefresh ?? false, (w) => (statement = w), started);
+                        result = await buildIncremental(
+                            client,
+                            { pool, threads, settings, unlogged },
+                            project,
+                            dag,
+                            model,
+                            snapshot,
+                            fullRefresh,
+                            (w) => (statement = w),
+                            started,
+                        );
                     }
                 } catch (err) {
                     failed.add(model.id);
@@ -118,21 +187,112 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                     };
                 }
             }
-            results.push(result);
+            results.set(model.id, result);
             await client.query(
                 'insert into ops.model_runs (run_id, model, materialized, status, mode, rows_affected, duration_ms, error) values ($1, $2, $3, $4, $5, $6, $7, $8)',
                 [runId, model.id, model.materialized, result.status, result.mode ?? null, result.rows ?? null, result.ms, result.error ?? null],
             );
-            log(formatModelResult(result));
+            await client.query('reset work_mem; reset synchronous_commit');
+        } finally {
+            client.release();
         }
-    } finally {
-        client.release();
+        log(formatModelResult(result));
+    };
+
+    // A model starts once everything it reads among the selected ones has finished (built or not).
+    const selectedIds = new Set(selected.map((m) => m.id));
+    const waiting = [...selected];
+    const running = new Map<string, Promise<string>>();
+    while (waiting.length || running.size) {
+        const ready = waiting
+            .filter((m) => (dag.upstream.get(m.id) ?? []).every((u) => !selectedIds.has(u) || finished.has(u)))
+            .sort((a, b) => (priority.get(b.id) ?? 0) - (priority.get(a.id) ?? 0));
+        for (const m of ready.slice(0, threads - running.size)) {
+            waiting.splice(waiting.indexOf(m), 1);
+            running.set(
+                m.id,
+                buildOne(m).then(() => m.id),
+            );
+        }
+        if (!running.size) break;
+        let done: string;
+        try {
+            done = await Promise.race(running.values());
+        } catch (err) {
+            // Not a model's failure (those are results) but the connection or ops.model_runs: let
+            // the models already running finish before reporting it.
+            await Promise.allSettled(running.values());
+            throw err;
+        }
+        running.delete(done);
+        finished.add(done);
     }
-    return { runId, results, ok: results.every((r) => r.status === 'success' || r.status === 'up_to_date') };
+    const ordered = selected.map((m) => results.get(m.id)).filter((r): r is ModelRunResult => r !== undefined);
+    return { runId, results: ordered, ok: ordered.length === selected.length && ordered.every((r) => r.status === 'success' || r.status === 'up_to_date') };
+}
+
+/** What a build needs besides the model's own connection. */
+interface BuildContext {
+    readonly pool: Pool;
+    readonly threads: number;
+    readonly settings: readonly string[];
+    /** Tables are created unlogged (see migrations/2026-11-30T0900_build_marker.ts). */
+    readonly unlogged: boolean;
+}
+
+/**
+ * A full rebuild of an incremental model whose rows depend on no later day (no lookahead), in
+ * day chunks on up to `threads` connections at once. Returns undefined when there is nothing to
+ * split (one thread, or fewer days than chunks).
+ */
+async function buildChunked(client: PoolClient, ctx: BuildContext, model: ModelDef, onStatement: (w: Wrapped) => void, saveState: () => Promise<unknown>) {
+    if (ctx.threads < 2 || model.lookaheadDays > 0 || !model.chunkedFullRefresh) return undefined;
+    const span = (
+        await client.query<{ lo: string | null; hi: string | null }>('select min(usage_date)::text as lo, max(usage_date)::text as hi from ops.dirty_days')
+    ).rows[0];
+    if (!span.lo || !span.hi) return undefined;
+    const chunks = dayChunks(span.lo, span.hi, ctx.threads * 2, model.grain);
+    if (chunks.length < 2) return undefined;
+    const steps = chunkedSteps(model, ctx.unlogged);
+    onStatement(steps.statement);
+    await steps.create(client);
+    let rows = 0;
+    try {
+        const queue = [...chunks];
+        const worker = async () => {
+            const c = await ctx.pool.connect();
+            try {
+                for (const s of ctx.settings) await c.query(s);
+                for (let r = queue.shift(); r; r = queue.shift()) {
+                    const range = r;
+                    const n = await inTransaction(c, () => steps.fill(c, range));
+                    rows += n;
+                }
+                await c.query('reset work_mem; reset synchronous_commit');
+            } catch (err) {
+                queue.length = 0; // the other connections stop after their current chunk
+                throw err;
+            } finally {
+                c.release();
+            }
+        };
+        const settled = await Promise.allSettled(Array.from({ length: Math.min(ctx.threads, chunks.length) }, worker));
+        const failure = settled.find((r) => r.status === 'rejected');
+        if (failure) throw failure.reason;
+        await inTransaction(client, async () => {
+            await steps.swap(client);
+            await saveState();
+        });
+    } catch (err) {
+        await steps.discard(client).catch(() => undefined);
+        throw err;
+    }
+    return rows;
 }
 
 async function buildIncremental(
     client: PoolClient,
+    ctx: BuildContext,
     project: Project,
     dag: Dag,
     model: ModelDef,
@@ -159,7 +319,8 @@ async function buildIncremental(
         // horizon on and keep the older rows, rather than wipe history that cannot come back.
         const horizon = exists ? (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h : undefined;
         if (horizon) {
-            const steps = incrementalSteps(model, [{ start: horizon, end: '9999-12-31' }]);
+            // A week or month holding the horizon is rebuilt whole: such models read marts, which keep their rows.
+            const steps = incrementalSteps(model, [{ start: periodStart(horizon, model.grain), end: '9999-12-31' }]);
             onStatement(steps.statement);
             const rows = await inTransaction(client, async () => {
                 const n = await steps.run(client);
@@ -176,7 +337,10 @@ async function buildIncremental(
                 days: `from ${horizon} (retention)`,
             };
         }
-        const steps = tableSteps(model);
+        const chunked = await buildChunked(client, ctx, model, onStatement, saveState);
+        if (chunked !== undefined)
+            return { id: model.id, materialized: 'incremental', status: 'success', mode: 'full', rows: chunked, ms: Date.now() - started };
+        const steps = tableSteps(model, ctx.unlogged);
         onStatement(steps.statement);
         const rows = await inTransaction(client, async () => {
             const n = await steps.run(client);
@@ -194,8 +358,9 @@ async function buildIncremental(
     if (!days.length) return { id: model.id, materialized: 'incremental', status: 'up_to_date', mode: 'incremental', rows: 0, ms: Date.now() - started };
     // Never rebuild a day before the retention horizon: its raw rows are gone, its mart rows stay.
     const horizon = (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h;
-    const ranges = dayRanges(days, model.lookbackDays)
-        .map((r) => (horizon && r.start < horizon ? { ...r, start: horizon } : r))
+    const floor = horizon ? periodStart(horizon, model.grain) : undefined;
+    const ranges = dayRanges(days, model.lookbackDays, model.lookaheadDays, model.grain)
+        .map((r) => (floor && r.start < floor ? { ...r, start: floor } : r))
         .filter((r) => r.start < r.end);
     if (!ranges.length) return { id: model.id, materialized: 'incremental', status: 'up_to_date', mode: 'incremental', rows: 0, ms: Date.now() - started };
     const steps = incrementalSteps(model, ranges);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { defaultBuildThreads } from './build.js';
 import { quoteIdent } from './materialize.js';
 import type { DataTestSpec, Project, Severity, SourceDef } from './project.js';
 
@@ -101,9 +102,15 @@ export interface TestOptions {
     readonly runId?: string;
     readonly now?: Date;
     readonly log?: (line: string) => void;
+    /** Tests run at once, each on its own connection (default: as many as the build's threads). */
+    readonly threads?: number;
 }
 
-/** Runs the data tests (and source freshness) and records every result. */
+/**
+ * Runs the data tests (and source freshness) and records every result. Tests run in parallel,
+ * the slowest of the last run first (so one long test does not start last); results keep the
+ * project's order.
+ */
 export async function runDataTests(pool: Pool, project: Project, options: TestOptions = {}): Promise<TestRun> {
     const runId = options.runId ?? randomUUID();
     const log = options.log ?? (() => undefined);
@@ -111,10 +118,18 @@ export async function runDataTests(pool: Pool, project: Project, options: TestOp
     for (const source of project.sources) {
         if (source.freshness && (!options.models || options.models.has(source.id))) results.push(await freshness(pool, source, options.now ?? new Date()));
     }
-    for (const t of project.tests) {
-        if (options.models && !options.models.has(t.model)) continue;
-        results.push(await runOne(pool, t));
-    }
+    const selected = project.tests.filter((t) => !options.models || options.models.has(t.model));
+    const last = await pool.query<{ test_name: string; ms: number }>(
+        'select distinct on (test_name) test_name, duration_ms as ms from ops.test_results order by test_name, tested_at desc',
+    );
+    const lastMs = new Map(last.rows.map((r) => [r.test_name, r.ms]));
+    const queue = selected.map((t, i) => ({ t, i })).sort((a, b) => (lastMs.get(b.t.name) ?? 0) - (lastMs.get(a.t.name) ?? 0));
+    const ran: TestResult[] = new Array(selected.length);
+    const worker = async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) ran[next.i] = await runOne(pool, next.t);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.threads ?? defaultBuildThreads(), selected.length)) }, worker));
+    results.push(...ran);
     for (const r of results) {
         await pool.query(
             `insert into ops.test_results (run_id, test_name, model, severity, status, failures, sample, message, duration_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)

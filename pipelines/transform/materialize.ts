@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { ModelDef } from './project.js';
+import type { Grain, ModelDef } from './project.js';
 
 export const quoteIdent = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 const rel = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
@@ -55,12 +55,21 @@ async function dependentViews(client: PoolClient, schema: string, name: string):
 
 export type Step = (client: PoolClient) => Promise<number | undefined>;
 
+/**
+ * Models build in parallel, and a swap drops and recreates the views that read the relation:
+ * two swaps sharing a dependent view would race (or deadlock) over it. The swap (not the build
+ * before it) takes this transaction lock, so swaps run one at a time and each sees the views the
+ * previous one left.
+ */
+const lockSwaps = (client: PoolClient) => client.query(`select pg_advisory_xact_lock(hashtext('tokenmart.swap'))`);
+
 /** A view: replaced in the caller's transaction (dependents recreated). */
 export function viewSteps(model: ModelDef): { statement: Wrapped; run: Step } {
     const statement = wrap(`create view ${rel(model.schema, model.name)} as\n`, model);
     return {
         statement,
         run: async (client) => {
+            await lockSwaps(client);
             const views = await dependentViews(client, model.schema, model.name);
             await client.query(`drop view if exists ${rel(model.schema, model.name)} cascade`);
             await client.query(statement.text);
@@ -71,27 +80,99 @@ export function viewSteps(model: ModelDef): { statement: Wrapped; run: Step } {
 }
 
 /** A table built under a temporary name and swapped in: readers never see it empty or half-built. */
-export function tableSteps(model: ModelDef): { statement: Wrapped; run: Step } {
+export function tableSteps(model: ModelDef, unlogged = false): { statement: Wrapped; run: Step } {
     const tmp = `${model.name}__building`;
-    const statement = wrap(`create table ${rel(model.schema, tmp)} as\n`, model);
+    const statement = wrap(`create ${unlogged ? 'unlogged ' : ''}table ${rel(model.schema, tmp)} as\n`, model);
     return {
         statement,
         run: async (client) => {
             await client.query(`drop table if exists ${rel(model.schema, tmp)}`);
             const res = await client.query(statement.text);
-            for (const [i, cols] of model.indexes.entries()) {
-                await client.query(
-                    `create index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${cols.map(quoteIdent).join(', ')})`,
-                );
-            }
-            const views = await dependentViews(client, model.schema, model.name);
-            await client.query(`drop table if exists ${rel(model.schema, model.name)} cascade`);
-            await client.query(`alter table ${rel(model.schema, tmp)} rename to ${quoteIdent(model.name)}`);
-            for (const v of views) await client.query(`create view ${rel(v.schema, v.name)} as ${v.definition}`);
-            await client.query(`analyze ${rel(model.schema, model.name)}`);
+            await swapIn(client, model, tmp);
             return res.rowCount ?? 0;
         },
     };
+}
+
+/** Indexes and statistics on the built table, then it replaces the model's (dependent views recreated). */
+async function swapIn(client: PoolClient, model: ModelDef, tmp: string): Promise<void> {
+    for (const [i, cols] of model.indexes.entries()) {
+        await client.query(
+            `create index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${cols.map(quoteIdent).join(', ')})`,
+        );
+    }
+    await client.query(`analyze ${rel(model.schema, tmp)}`);
+    await lockSwaps(client);
+    const views = await dependentViews(client, model.schema, model.name);
+    await client.query(`drop table if exists ${rel(model.schema, model.name)} cascade`);
+    await client.query(`alter table ${rel(model.schema, tmp)} rename to ${quoteIdent(model.name)}`);
+    for (const v of views) await client.query(`create view ${rel(v.schema, v.name)} as ${v.definition}`);
+}
+
+/** Sets the window the model SQL reads (tokenmart.window_start()/window_end()) for this transaction; '' is open. */
+async function setWindow(client: PoolClient, r: DayRange): Promise<void> {
+    const at = (d: string) => (d.endsWith('infinity') ? '' : `${d}T00:00:00Z`);
+    await client.query(`select set_config('tokenmart.window_start', $1, true), set_config('tokenmart.window_end', $2, true)`, [at(r.start), at(r.end)]);
+}
+
+/**
+ * A full rebuild of an incremental model in chunks of days, built at once on separate connections
+ * (the model's incremental windows, so they add up to the full build; the incremental-equals-full
+ * test holds them to it), then swapped in like a table. The empty table is committed first so the
+ * chunks' connections can fill it; until the swap it has its temporary name, so no reader sees it.
+ */
+export function chunkedSteps(
+    model: ModelDef,
+    unlogged: boolean,
+): {
+    readonly statement: Wrapped;
+    readonly create: (client: PoolClient) => Promise<void>;
+    readonly fill: (client: PoolClient, r: DayRange) => Promise<number>;
+    readonly swap: (client: PoolClient) => Promise<void>;
+    readonly discard: (client: PoolClient) => Promise<void>;
+} {
+    const tmp = `${model.name}__building`;
+    const day = quoteIdent(model.dayColumn!);
+    const create = wrap(`create ${unlogged ? 'unlogged ' : ''}table ${rel(model.schema, tmp)} as\nselect * from (\n`, model, '\n) as model_rows\nwith no data');
+    const statement = wrap(
+        `insert into ${rel(model.schema, tmp)}\nselect * from (\n`,
+        model,
+        `\n) as model_rows where model_rows.${day} >= $1::date and model_rows.${day} < $2::date`,
+    );
+    return {
+        statement,
+        create: async (client) => {
+            await client.query(`drop table if exists ${rel(model.schema, tmp)}`);
+            await client.query(create.text);
+        },
+        fill: async (client, r) => {
+            await setWindow(client, r);
+            return (await client.query(statement.text, [r.start, r.end])).rowCount ?? 0;
+        },
+        swap: (client) => swapIn(client, model, tmp),
+        discard: async (client) => {
+            await client.query(`drop table if exists ${rel(model.schema, tmp)}`);
+        },
+    };
+}
+
+/**
+ * n chunks of about equal days over [first, last], on period boundaries of the grain; the first
+ * starts at -infinity and the last ends at infinity, so no row falls outside them.
+ */
+export function dayChunks(first: string, last: string, n: number, grain: Grain): DayRange[] {
+    const lo = period(Date.parse(`${first}T00:00:00Z`), grain)[0];
+    const hi = period(Date.parse(`${last}T00:00:00Z`), grain)[1] + DAY_MS;
+    const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
+    const cuts = new Set<number>();
+    for (let k = 1; k < n; k++) {
+        const t = period(lo + Math.round(((hi - lo) / DAY_MS) * (k / n)) * DAY_MS, grain)[0];
+        if (t > lo && t < hi) cuts.add(t);
+    }
+    const bounds = [...cuts].sort((a, b) => a - b);
+    const starts = ['-infinity', ...bounds.map(iso)];
+    const ends = [...bounds.map(iso), 'infinity'];
+    return starts.map((start, i) => ({ start, end: ends[i] }));
 }
 
 export interface DayRange {
@@ -115,10 +196,7 @@ export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): 
             let rows = 0;
             for (const r of ranges) {
                 // The window model SQL reads through tokenmart.window_start()/window_end().
-                await client.query(`select set_config('tokenmart.window_start', $1, true), set_config('tokenmart.window_end', $2, true)`, [
-                    `${r.start}T00:00:00Z`,
-                    `${r.end}T00:00:00Z`,
-                ]);
+                await setWindow(client, r);
                 await client.query(`delete from ${rel(model.schema, model.name)} where ${day} >= $1::date and ${day} < $2::date`, [r.start, r.end]);
                 const res = await client.query(statement.text, [r.start, r.end]);
                 rows += res.rowCount ?? 0;
@@ -130,12 +208,35 @@ export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): 
     };
 }
 
-/** Merges days (and their lookback) into contiguous [start, end) ranges. */
-export function dayRanges(days: readonly string[], lookbackDays: number): DayRange[] {
+const DAY_MS = 86_400_000;
+
+/** The first and last day (ms) of the period holding day t: the day, its ISO week (Monday on), its month. */
+function period(t: number, grain: Grain): [number, number] {
+    const d = new Date(t);
+    if (grain === 'week') {
+        const monday = t - ((d.getUTCDay() + 6) % 7) * DAY_MS;
+        return [monday, monday + 6 * DAY_MS];
+    }
+    if (grain === 'month') return [Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - DAY_MS];
+    return [t, t];
+}
+
+/** The first day of the period (of the grain) holding the day, as YYYY-MM-DD. */
+export function periodStart(day: string, grain: Grain): string {
+    return new Date(period(Date.parse(`${day}T00:00:00Z`), grain)[0]).toISOString().slice(0, 10);
+}
+
+/**
+ * Merges changed days into contiguous [start, end) ranges: each day with its lookback (the days
+ * before it) and lookahead (the days after it whose rows depend on it), widened to whole periods.
+ */
+export function dayRanges(days: readonly string[], lookbackDays: number, lookaheadDays = 0, grain: Grain = 'day'): DayRange[] {
     const all = new Set<number>();
     for (const d of days) {
         const t = Date.parse(`${d}T00:00:00Z`);
-        for (let k = 0; k <= lookbackDays; k++) all.add(t - k * 86_400_000);
+        const [first] = period(t - lookbackDays * DAY_MS, grain);
+        const [, last] = period(t + lookaheadDays * DAY_MS, grain);
+        for (let u = first; u <= last; u += DAY_MS) all.add(u);
     }
     const sorted = [...all].sort((a, b) => a - b);
     const out: DayRange[] = [];

@@ -42,10 +42,24 @@ export interface ModelDef {
     /** incremental: the UTC date column rebuilt day by day. */
     readonly dayColumn?: string;
     readonly lookbackDays: number;
+    /** incremental: days after a changed day whose rows depend on it too (rolling baselines). */
+    readonly lookaheadDays: number;
+    /** incremental: the period of day_column; a changed day rebuilds its whole week or month. */
+    readonly grain: Grain;
+    /**
+     * incremental: a full rebuild may run as its incremental windows, at once on several
+     * connections. Off for a model that reads all of its input whatever the window (staging's
+     * dedupe reads every copy in raw): each chunk would read it again.
+     */
+    readonly chunkedFullRefresh: boolean;
     readonly indexes: readonly (readonly string[])[];
     readonly description: string;
     readonly columns: readonly ColumnDoc[];
 }
+
+export type Grain = 'day' | 'week' | 'month';
+
+const MODEL_CONFIG_KEYS = ['materialized', 'day_column', 'lookback_days', 'lookahead_days', 'grain', 'chunked_full_refresh', 'indexes'];
 
 export interface SeedDef {
     readonly id: string;
@@ -202,6 +216,15 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                 throw new UserError(`models: ${where}: ${name}: materialized must be view, table or incremental`);
             if (materialized === 'incremental' && !cfg.day_column)
                 throw new UserError(`models: ${where}: ${name} is incremental but has no config.day_column (the UTC date column rebuilt day by day)`);
+            const unknown = Object.keys(cfg).filter((k) => !MODEL_CONFIG_KEYS.includes(k));
+            if (unknown.length) throw new UserError(`models: ${where}: ${name}: unknown config ${unknown.join(', ')}; known: ${MODEL_CONFIG_KEYS.join(', ')}`);
+            const grain = (cfg.grain ?? 'day') as Grain;
+            if (!['day', 'week', 'month'].includes(grain)) throw new UserError(`models: ${where}: ${name}: grain must be day, week or month`);
+            for (const key of ['lookback_days', 'lookahead_days']) {
+                const v = cfg[key] ?? 0;
+                if (!Number.isInteger(v) || v < 0 || v > 366)
+                    throw new UserError(`models: ${where}: ${name}: ${key} must be a whole number of days from 0 to 366`);
+            }
             const id = `${layer}.${name}`;
             models.push({
                 id,
@@ -214,6 +237,9 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                 materialized,
                 dayColumn: cfg.day_column,
                 lookbackDays: Number(cfg.lookback_days ?? 0),
+                lookaheadDays: Number(cfg.lookahead_days ?? 0),
+                grain,
+                chunkedFullRefresh: cfg.chunked_full_refresh !== false,
                 indexes: (cfg.indexes ?? []) as string[][],
                 description: String(entry.description ?? ''),
                 columns: columnsFrom(entry.columns),

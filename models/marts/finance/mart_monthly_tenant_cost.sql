@@ -3,6 +3,8 @@
 -- requests cost (failed ones included); shared spend is not spread here (see the chargeback).
 with requests as (
     select * from marts.fct_requests
+    where usage_date >= tokenmart.window_start_date()
+        and usage_date < tokenmart.window_end_date()
 ),
 
 monthly as (

@@ -4,6 +4,8 @@
 -- context_recall, faithfulness, answer_relevancy, and any other name the events carry).
 with requests as (
     select * from marts.fct_requests
+    where usage_date >= tokenmart.window_start_date()
+        and usage_date < tokenmart.window_end_date()
 ),
 
 rag_requests as (
@@ -19,7 +21,9 @@ rag_requests as (
             where stage ->> 'name' = 'retrieval' and jsonb_typeof(stage -> 'duration_ms') = 'number'
         ) as retrieval_ms
     from requests
+    -- Only requests that can be retrieving reach the per-row stage scan.
     where not is_cache_hit
+        and (jsonb_typeof(stages) = 'array' or retrieved_documents is not null)
 ),
 
 retrieving as (

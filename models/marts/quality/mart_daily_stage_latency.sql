@@ -4,6 +4,8 @@
 -- Application-cache hits are left out (they run no stage worth timing).
 with requests as (
     select * from marts.fct_requests
+    where usage_date >= tokenmart.window_start_date()
+        and usage_date < tokenmart.window_end_date()
 ),
 
 staged_requests as (

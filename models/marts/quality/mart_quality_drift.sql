@@ -9,7 +9,11 @@
 -- Refusal rate and the rate of each guardrail flag (per flag name) are compared with the week
 -- before. Thresholds: seeds.quality_settings. Method: README, "Drift".
 with requests as (
+    -- An incremental build rebuilds whole weeks (grain: week); each compares with the 4 weeks
+    -- before it, so those are read too.
     select * from marts.fct_requests
+    where usage_date >= tokenmart.window_start_date() - 28
+        and usage_date < tokenmart.window_end_date()
 ),
 
 settings as (
@@ -17,9 +21,19 @@ settings as (
 ),
 
 weekly_requests as (
+    -- Only the columns the tests read: this CTE is read several times, so Postgres materializes it.
     select
         date_trunc('week', usage_date)::date as week_start,
-        requests.*
+        feature,
+        model,
+        input_tokens,
+        output_tokens,
+        is_error,
+        is_cache_hit,
+        latency_ms,
+        eval_scores,
+        is_refusal,
+        guardrail_flags
     from requests
 ),
 
@@ -38,6 +52,7 @@ observations as (
     select weekly_requests.week_start, weekly_requests.feature, weekly_requests.model, 'eval:' || scores.key as metric, scores.value::double precision as value
     from weekly_requests
     cross join lateral jsonb_each_text(weekly_requests.eval_scores) as scores
+    where weekly_requests.eval_scores is not null
 ),
 
 value_counts as (
@@ -53,42 +68,63 @@ value_counts as (
     group by week_start, feature, model, metric, value
 ),
 
+series as (
+    -- One integer per feature x model x metric: the sorts and windows below then compare an
+    -- integer instead of three strings (most of this model's time, before).
+    select
+        feature,
+        model,
+        metric,
+        row_number() over (order by feature, model, metric) as series_id
+    from (select distinct feature, model, metric from value_counts) as distinct_series
+),
+
+series_counts as (
+    select
+        value_counts.week_start,
+        series.series_id,
+        value_counts.value,
+        value_counts.n
+    from value_counts
+    inner join series
+        on series.feature = value_counts.feature
+        and series.model = value_counts.model
+        and series.metric = value_counts.metric
+),
+
 -- Each week's counts as its own 'current' sample and as 'baseline' of each of the 4 weeks after it.
 sample_counts as (
     select
         week_start,
-        feature,
-        model,
-        metric,
+        series_id,
         value,
         n as current_count,
         0::bigint as baseline_count
-    from value_counts
+    from series_counts
+    -- Only the weeks being built: the weeks before them are read as their baseline.
+    where week_start >= tokenmart.window_start_date()
     union all
     select
-        value_counts.week_start + 7 * later.weeks as week_start,
-        value_counts.feature,
-        value_counts.model,
-        value_counts.metric,
-        value_counts.value,
+        series_counts.week_start + 7 * later.weeks as week_start,
+        series_counts.series_id,
+        series_counts.value,
         0::bigint as current_count,
-        value_counts.n as baseline_count
-    from value_counts
+        series_counts.n as baseline_count
+    from series_counts
     cross join generate_series(1, 4) as later (weeks)
-    where value_counts.week_start + 7 * later.weeks <= (select max(observations.week_start) from observations)
+    where series_counts.week_start + 7 * later.weeks <= (select max(series_counts.week_start) from series_counts)
+        and series_counts.week_start + 7 * later.weeks >= tokenmart.window_start_date()
 ),
 
 samples as (
     select
         week_start,
-        feature,
-        model,
-        metric,
+        series_id,
         value,
         sum(current_count) as current_count,
         sum(baseline_count) as baseline_count
     from sample_counts
-    group by week_start, feature, model, metric, value
+    group by week_start, series_id, value
 ),
 
 -- Both empirical CDFs at every distinct value (Kolmogorov-Smirnov), and the sample sizes.
@@ -101,16 +137,14 @@ cumulative as (
         sum(baseline_count) over whole as baseline_n
     from samples
     window
-        at_or_below as (partition by week_start, feature, model, metric order by value rows between unbounded preceding and current row),
-        whole as (partition by week_start, feature, model, metric)
+        at_or_below as (partition by week_start, series_id order by value rows between unbounded preceding and current row),
+        whole as (partition by week_start, series_id)
 ),
 
 sample_sizes as (
     select
         week_start,
-        feature,
-        model,
-        metric,
+        series_id,
         max(current_n)::bigint as current_n,
         max(baseline_n)::bigint as baseline_n,
         sum(value * current_count) / nullif(max(current_n), 0) as current_mean,
@@ -132,7 +166,7 @@ sample_sizes as (
             - baseline_at_or_below::double precision / nullif(baseline_n, 0)
         )) as ks_statistic
     from cumulative
-    group by week_start, feature, model, metric
+    group by week_start, series_id
 ),
 
 compared as (
@@ -145,39 +179,33 @@ compared as (
 binned as (
     select
         samples.week_start,
-        samples.feature,
-        samples.model,
-        samples.metric,
+        samples.series_id,
         width_bucket(samples.value, compared.baseline_deciles) as bin,
         sum(samples.current_count)::double precision / max(compared.current_n) as current_share,
         sum(samples.baseline_count)::double precision / max(compared.baseline_n) as baseline_share
     from samples
     inner join compared
         on compared.week_start = samples.week_start
-        and compared.feature = samples.feature
-        and compared.model = samples.model
-        and compared.metric = samples.metric
-    group by samples.week_start, samples.feature, samples.model, samples.metric, width_bucket(samples.value, compared.baseline_deciles)
+        and compared.series_id = samples.series_id
+    group by samples.week_start, samples.series_id, width_bucket(samples.value, compared.baseline_deciles)
 ),
 
 psi as (
     select
         week_start,
-        feature,
-        model,
-        metric,
+        series_id,
         sum((greatest(current_share, 0.0001) - greatest(baseline_share, 0.0001))
             * ln(greatest(current_share, 0.0001) / greatest(baseline_share, 0.0001))) as psi
     from binned
-    group by week_start, feature, model, metric
+    group by week_start, series_id
 ),
 
 distribution_rows as (
     select
         compared.week_start,
-        compared.feature,
-        compared.model,
-        compared.metric,
+        series.feature,
+        series.model,
+        series.metric,
         'distribution' as metric_kind,
         compared.current_n,
         compared.baseline_n,
@@ -189,9 +217,9 @@ distribution_rows as (
     from compared
     inner join psi
         on psi.week_start = compared.week_start
-        and psi.feature = compared.feature
-        and psi.model = compared.model
-        and psi.metric = compared.metric
+        and psi.series_id = compared.series_id
+    inner join series
+        on series.series_id = compared.series_id
 ),
 
 -- Rates: refusals among requests that report refusal; each guardrail flag among all requests.
