@@ -177,6 +177,22 @@ describe('models: incremental builds', () => {
         expect(await snapshot(t)).toEqual(incremental);
     });
 
+    it('unlogged marts emptied by crash recovery are rebuilt in full: the empty build marker says so', async () => {
+        const loaded = await loadModels();
+        await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        const before = await snapshot(t);
+        const [{ wal_level }] = await t.query('show wal_level');
+        const [fct] = await t.query("select relpersistence from pg_class where oid = 'marts.fct_requests'::regclass");
+        expect(fct.relpersistence).toBe(wal_level === 'minimal' ? 'u' : 'p');
+        // What crash recovery does to unlogged tables: they come back empty.
+        await t.query('truncate marts.fct_requests, marts.mart_daily_cost, ops.build_marker');
+        const lines: string[] = [];
+        const after = await seedBuildTest(t.handle.pool, loaded, { log: (l) => lines.push(l) });
+        expect(lines[0]).toMatch(/no build marker .* incremental models rebuild in full/);
+        expect(after.build.results.find((r) => r.id === 'marts.fct_requests')).toMatchObject({ mode: 'full', status: 'success' });
+        expect(await snapshot(t)).toEqual(before);
+    });
+
     it('merges dirty days and lookback into contiguous ranges', () => {
         expect(dayRanges(['2026-11-05', '2026-11-01', '2026-11-02'], 0)).toEqual([
             { start: '2026-11-01', end: '2026-11-03' },
