@@ -182,6 +182,17 @@ describe('retention: retention.rawDays', () => {
         expect(r.stderr).toContain(`retention: raw data before ${horizon} dropped: 30 events, 1 quarantined lines`);
         const [raw] = await db().query("select min((event_at at time zone 'UTC')::date)::text as first, count(*)::int as n from raw.events");
         expect(raw).toEqual({ first: horizon, n: 31 });
+        // The days before the horizon went with their partitions; the first copies with them.
+        const [parts] = await db().query(
+            `select count(*) filter (where to_date(substr(c.relname, 8), 'YYYYMMDD') < $1::date)::int as before, count(*)::int as all
+             from pg_inherits as i inner join pg_class as c on c.oid = i.inhrelid
+             where i.inhparent = 'raw.events'::regclass and c.relname ~ '^events_[0-9]{8}$'`,
+            [horizon],
+        );
+        expect(parts.before).toBe(0);
+        expect(parts.all).toBeGreaterThan(0);
+        const [firsts] = await db().query('select count(*)::int as n from raw.first_copies');
+        expect(firsts.n).toBe(31);
 
         // A price fix: the days from the horizon are re-priced, the days before it keep their rows.
         const seed = join(models, 'seeds', 'model_prices.csv');

@@ -9,31 +9,19 @@ with steps as (
         and operation in ('invoke_agent', 'execute_tool')
 ),
 
-all_copies as (
-    -- Every loaded copy, whatever its day: the copy that wins may sit on another day.
-    select * from raw.events
-),
-
-ranked_copies as (
-    select
-        request_id,
-        file_id,
-        line_no,
-        record_no,
-        row_number() over (partition by request_id order by file_id, line_no, record_no) as copy_rank
-    from all_copies
-    where request_id in (select steps.request_id from steps)
+firsts as (
+    -- The first loaded copy of each request_id, whatever its day (kept by the loader).
+    select * from raw.first_copies
 ),
 
 first_copies as (
     select steps.*
     from steps
-    inner join ranked_copies
-        on ranked_copies.request_id = steps.request_id
-        and ranked_copies.file_id = steps.file_id
-        and ranked_copies.line_no = steps.line_no
-        and ranked_copies.record_no = steps.record_no
-    where ranked_copies.copy_rank = 1
+    inner join firsts
+        on firsts.request_id = steps.request_id
+        and firsts.file_id = steps.file_id
+        and firsts.line_no = steps.line_no
+        and firsts.record_no = steps.record_no
 ),
 
 final as (

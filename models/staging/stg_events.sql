@@ -11,21 +11,20 @@ with events as (
         and coalesce(operation, 'chat') not in ('invoke_agent', 'execute_tool')
 ),
 
-all_copies as (
-    -- Every loaded copy, whatever its day: the copy that wins may sit on another day.
-    select *
-    from raw.events
+firsts as (
+    -- The first loaded copy of each request_id, whatever its day: the loader keeps it in
+    -- raw.first_copies as it loads (raw is partitioned by day, request_id is not the key).
+    select * from raw.first_copies
 ),
 
 first_copies as (
     select events.*
     from events
-    where not exists (
-        select 1
-        from all_copies as earlier
-        where earlier.request_id = events.request_id
-            and (earlier.file_id, earlier.line_no, earlier.record_no) < (events.file_id, events.line_no, events.record_no)
-    )
+    inner join firsts
+        on firsts.request_id = events.request_id
+        and firsts.file_id = events.file_id
+        and firsts.line_no = events.line_no
+        and firsts.record_no = events.record_no
 ),
 
 final as (

@@ -898,6 +898,13 @@ export interface RawEvents {
   user_satisfaction_score: number | null;
 }
 
+export interface RawFirstCopies {
+  file_id: Int8;
+  line_no: number;
+  record_no: number;
+  request_id: string;
+}
+
 export interface RawInvoiceLines {
   amount_usd: Numeric;
   invoice_file_id: Int8;
@@ -1279,6 +1286,7 @@ export interface DB {
   "ops.seed_state": OpsSeedState;
   "ops.test_results": OpsTestResults;
   "raw.events": RawEvents;
+  "raw.first_copies": RawFirstCopies;
   "raw.invoice_lines": RawInvoiceLines;
   "seeds.allocation_rules": SeedsAllocationRules;
   "seeds.anomaly_settings": SeedsAnomalySettings;

@@ -64,7 +64,7 @@ export async function generateDatabaseTypes(options: GenerateOptions): Promise<{
             '--date-parser=string',
             '--numeric-parser=string',
             `--include-pattern={${SCHEMAS.join(',')}}.*`,
-            '--exclude-pattern={ops.kysely_*,*.*__building}',
+            '--exclude-pattern={ops.kysely_*,*.*__building,raw.events_*}',
             '--log-level=error',
             ...(options.verify ? ['--verify'] : []),
         ];

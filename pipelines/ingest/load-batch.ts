@@ -6,6 +6,7 @@ import { RAW_COPY_COLUMNS } from './contract/raw-columns.js';
 import { emptyResult, type FileResult, type LoadOptions, loadedResult, manifestCounts, redactionsSince } from './load-file.js';
 import { allocateFileIds, finishManifests, insertManifests, lockFiles, type ManifestCounts } from './manifest-rows.js';
 import { copyQuarantine, QuarantineSpool } from './quarantine-spool.js';
+import { ensureRawPartitions } from './raw-partitions.js';
 import { checkErrorRate, FileRejected, newFileReading, readFailure, readRecords } from './read-records.js';
 import type { PiiScrubber } from './scrub-pii.js';
 import type { SourceFile } from './sources/source.js';
@@ -124,6 +125,10 @@ export async function loadBatch(
                 client,
                 options.loadId,
                 loading.map((f) => ({ fileId: f.counts.fileId, file: f.file })),
+            );
+            await ensureRawPartitions(
+                client,
+                loading.flatMap((f) => f.counts.days),
             );
             await pipeline(
                 Readable.from(loading.flatMap((f) => f.rows)),

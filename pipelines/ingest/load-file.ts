@@ -5,6 +5,7 @@ import copyStreams from 'pg-copy-streams';
 import { RAW_COPY_COLUMNS } from './contract/raw-columns.js';
 import { allocateFileIds, finishManifests, insertManifests, lockFiles, type ManifestCounts } from './manifest-rows.js';
 import { copyQuarantine, QuarantineSpool } from './quarantine-spool.js';
+import { deleteRawRows, ensureRawPartitions } from './raw-partitions.js';
 import { checkErrorRate, type FileReading, FileRejected, newFileReading, type ReadOptions, readFailure, readRecords } from './read-records.js';
 import type { PiiScrubber, RedactionKind } from './scrub-pii.js';
 import type { SourceFile } from './sources/source.js';
@@ -131,6 +132,33 @@ export function loadedResult(file: SourceFile, m: ManifestCounts, duplicateRows:
     };
 }
 
+/** One COPY into raw.events on the load's connection: write with backpressure, finish, or abort. */
+function startCopy(client: PoolClient) {
+    const stream = client.query(copyStreams.from(`copy raw.events (${RAW_COPY_COLUMNS.join(', ')}) from stdin`));
+    let failed: Error | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+        stream.on('finish', resolve);
+        stream.on('error', reject);
+    });
+    done.catch((err: Error) => (failed = err)); // surfaced by finish() or error(), never as an unhandled rejection
+    return {
+        write: async (rows: string) => {
+            if (!stream.write(rows)) await once(stream, 'drain');
+        },
+        finish: async () => {
+            stream.end();
+            await done.catch((err: Error) => {
+                throw rejectedByPostgres(err);
+            });
+        },
+        abort: async (err: Error) => {
+            stream.destroy(err);
+            await done.catch(() => undefined);
+        },
+        error: () => failed,
+    };
+}
+
 /**
  * Loads one file all-or-nothing, streaming: its rows, its quarantined lines and its manifest row
  * commit in one transaction, or none of them does. The caller has decided the file is new (or to
@@ -157,35 +185,35 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                 [options.replaceFileId],
             );
             await client.query("update ops.load_manifest set status = 'superseded', superseded_at = now() where file_id = $1", [options.replaceFileId]);
-            await client.query('delete from raw.events where file_id = $1', [options.replaceFileId]);
+            await deleteRawRows(client, 'file_id = $1', [options.replaceFileId]);
         }
         const [fileId] = await allocateFileIds(client, 1);
         await insertManifests(client, options.loadId, [{ fileId, file }]);
-        const copy = client.query(copyStreams.from(`copy raw.events (${RAW_COPY_COLUMNS.join(', ')}) from stdin`));
-        const copyDone = new Promise<void>((resolve, reject) => {
-            copy.on('finish', resolve);
-            copy.on('error', reject);
-        });
-        let copyError: Error | undefined;
-        copyDone.catch((err: Error) => (copyError = err)); // surfaced below, never as an unhandled rejection
+        // A day's rows need its raw.events partition before they are sent; a running COPY does
+        // not see a partition created after it started, so a new day ends it and starts another.
+        const partitioned = new Set<string>();
+        let copy = startCopy(client);
         let input: Readable | undefined;
         try {
             input = await file.open();
             await readRecords(input, r, scrubber, options, `${fileId}\t`, quarantined, async (rows) => {
-                if (!copy.write(rows)) await once(copy, 'drain');
+                const fresh = [...r.days].filter((d) => !partitioned.has(d));
+                if (fresh.length) {
+                    await copy.finish();
+                    await ensureRawPartitions(client, fresh);
+                    for (const d of fresh) partitioned.add(d);
+                    copy = startCopy(client);
+                }
+                await copy.write(rows);
             });
         } catch (err) {
             // Postgres refusing a row ends the COPY first and breaks our writes: report its reason.
-            const refused = copyError;
+            const refused = copy.error();
             input?.destroy(); // stop reading (and downloading) a file we will not load
-            copy.destroy(err as Error);
-            await copyDone.catch(() => undefined);
+            await copy.abort(err as Error);
             throw refused ? rejectedByPostgres(refused) : readFailure(err, r, options.spoolDir);
         }
-        copy.end();
-        await copyDone.catch((err: Error) => {
-            throw rejectedByPostgres(err);
-        });
+        await copy.finish();
         checkErrorRate(r, quarantined, options.maxErrorRate);
         await copyQuarantine(client, [{ spool: quarantined, fileId }]);
         const counts = manifestCounts(fileId, file, r, quarantined, redactionsSince(scrubber, before));

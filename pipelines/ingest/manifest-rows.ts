@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { addFirstCopies } from './raw-partitions.js';
 import type { RedactionKind } from './scrub-pii.js';
 import type { SourceFile } from './sources/source.js';
 
@@ -67,11 +68,15 @@ export interface ManifestCounts {
 /**
  * Fills in the counts of files whose rows are in raw.events, marks their days dirty and counts
  * their duplicate request_ids (kept in raw; staging dedupes), all in one statement. Returns the
- * duplicate count per file id. A duplicate is a repeat inside the file, or a request_id already
- * loaded by another file; within one batch, only by a file ahead of it (as if loaded one by one).
+ * duplicate count per file id. A duplicate is any copy but the first of its request_id (lowest
+ * file id, line, record): a repeat inside the file, or a request_id an earlier file loaded.
  */
 export async function finishManifests(client: PoolClient, files: readonly ManifestCounts[]): Promise<ReadonlyMap<string, number>> {
     const col = <T>(f: (m: ManifestCounts) => T) => files.map(f);
+    await addFirstCopies(
+        client,
+        files.map((f) => f.fileId),
+    );
     const { rows } = await client.query<{ file_id: string; duplicate_rows: number }>(
         `with f as (
             select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::jsonb[],
@@ -84,14 +89,14 @@ export async function finishManifests(client: PoolClient, files: readonly Manife
             select d.day::date, f.file_id from f cross join lateral unnest(string_to_array(nullif(f.days, ''), ',')) as d (day)
         ),
         dups as (
-            -- One pass over the batch's rows (raw.events.file_id has a BRIN index: they are together at the end).
-            select e.file_id, (count(*) - count(distinct e.request_id) + count(distinct e.request_id) filter (
-                where exists (
-                    select 1 from raw.events as o
-                    where o.request_id = e.request_id and o.file_id <> e.file_id and not (o.file_id = any($1::bigint[]) and o.file_id > e.file_id)
-                )
-            ))::int as n
+            -- Rows that are not their request_id's first copy (raw.first_copies, just updated).
+            select e.file_id, (count(*) filter (where firsts.request_id is null))::int as n
             from raw.events as e
+            left join raw.first_copies as firsts
+                on firsts.request_id = e.request_id
+                and firsts.file_id = e.file_id
+                and firsts.line_no = e.line_no
+                and firsts.record_no = e.record_no
             where e.file_id = any($1::bigint[])
             group by e.file_id
         )

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { deleteRawRows } from './raw-partitions.js';
 
 /**
  * Retires every loaded file under a URI prefix in one transaction: marks them superseded, deletes
@@ -22,7 +23,7 @@ export async function retireFilesUnder(pool: Pool, uriPrefix: string): Promise<n
                  where o.request_id in (select request_id from raw.events where file_id = any($1::bigint[]))`,
                 [ids, ids[0]],
             );
-            removed = (await client.query('delete from raw.events where file_id = any($1::bigint[])', [ids])).rowCount ?? 0;
+            removed = await deleteRawRows(client, 'file_id = any($1::bigint[])', [ids]);
         }
         await client.query('commit');
         return removed;

@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import type { Config } from '../config/config.js';
 import type { DatabaseHandle } from '../db/connect.js';
 import { type SubjectKind, subjectHash } from '../ingest/forgotten.js';
+import { deleteRawRows } from '../ingest/raw-partitions.js';
 import { buildModels } from '../transform/build.js';
 import { loadModels, seedAll } from '../transform/transform.js';
 
@@ -73,7 +74,7 @@ export async function forgetSubject(
                 rows.fct_requests = await count(client, `select count(*)::text as n from marts.fct_requests where ${column} = any($1::text[])`, [values]);
             await client.query('rollback');
         } else {
-            rows.raw_events = (await client.query(`delete from raw.events where ${column} = any($1::text[])`, [values])).rowCount ?? 0;
+            rows.raw_events = await deleteRawRows(client, `${column} = any($1::text[])`, [values]);
             rows.quarantine = (await client.query('delete from ops.quarantine where line_text ~ $1', [lineMatch])).rowCount ?? 0;
             if (hasStaging) rows.stg_events = (await client.query(`delete from staging.stg_events where ${column} = any($1::text[])`, [values])).rowCount ?? 0;
             if (hasFact) rows.fct_requests = (await client.query(`delete from marts.fct_requests where ${column} = any($1::text[])`, [values])).rowCount ?? 0;

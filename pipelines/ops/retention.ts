@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
 import { addDays, isoDay } from '../../reports/period.js';
+import { deleteRawRows, refreshFirstCopies } from '../ingest/raw-partitions.js';
+import { quoteIdent } from '../transform/materialize.js';
 
 export interface RetentionResult {
     /** Raw days before this (UTC) are gone. */
@@ -9,7 +11,7 @@ export interface RetentionResult {
 }
 
 /**
- * Drops raw events and quarantined lines older than `rawDays` (UTC days before today minus rawDays)
+ * Drops raw events (their day partitions whole) and quarantined lines older than `rawDays` (UTC days before today minus rawDays)
  * and records the horizon, which only moves forward. Marts keep their rows: the model engine never
  * rebuilds a day before the horizon (it could not: its raw rows are gone), so a price fixed later
  * re-prices only the days after it.
@@ -26,7 +28,25 @@ export async function applyRetention(pool: Pool, rawDays: number, now = new Date
             [wanted],
         );
         const horizon = rows[0].horizon;
-        const rawEvents = (await client.query("delete from raw.events where event_at < ($1::date at time zone 'UTC')", [horizon])).rowCount ?? 0;
+        // Whole days go with their partitions (no row-by-row delete, no dead rows left behind);
+        // what the default partition holds before the horizon is deleted.
+        const parts = await client.query<{ name: string }>(
+            `select c.relname as name
+             from pg_inherits as i
+             inner join pg_class as c on c.oid = i.inhrelid
+             where i.inhparent = 'raw.events'::regclass
+                and c.relname ~ '^events_[0-9]{8}$'
+                and to_date(substr(c.relname, 8), 'YYYYMMDD') < $1::date`,
+            [horizon],
+        );
+        let rawEvents = 0;
+        for (const { name } of parts.rows) {
+            const ids = (await client.query<{ request_id: string }>(`select request_id from raw.${quoteIdent(name)}`)).rows.map((r) => r.request_id);
+            await client.query(`drop table raw.${quoteIdent(name)}`);
+            await refreshFirstCopies(client, ids);
+            rawEvents += ids.length;
+        }
+        rawEvents += await deleteRawRows(client, "event_at < ($1::date at time zone 'UTC')", [horizon]);
         const quarantinedLines =
             (await client.query("delete from ops.quarantine where quarantined_at < ($1::date at time zone 'UTC')", [horizon])).rowCount ?? 0;
         await client.query('commit');

@@ -1,0 +1,49 @@
+import type { PoolClient } from 'pg';
+
+/**
+ * raw.events is partitioned by UTC day, and raw.first_copies holds the first loaded copy of each
+ * request_id (migrations/2026-12-01T0900_partitioned_raw.ts): the loader's side of both.
+ *
+ * Makes sure raw.events has the partition of each UTC day (YYYY-MM-DD), in the caller's
+ * transaction: a failed load rolls its new partitions back with its rows. Cheap when they exist.
+ */
+export async function ensureRawPartitions(client: PoolClient, days: Iterable<string>): Promise<void> {
+    const list = [...new Set(days)].sort();
+    if (list.length) await client.query('select tokenmart.ensure_raw_partition(day) from unnest($1::date[]) as days (day)', [list]);
+}
+
+/**
+ * Records the first copies of the files' request_ids (raw.first_copies), in the load's
+ * transaction: an earlier copy, even one committed later by a concurrent load, keeps its place.
+ */
+export async function addFirstCopies(client: PoolClient, fileIds: readonly string[]): Promise<void> {
+    await client.query(
+        `insert into raw.first_copies (request_id, file_id, line_no, record_no)
+         select distinct on (request_id) request_id, file_id, line_no, record_no
+         from raw.events
+         where file_id = any($1::bigint[])
+         order by request_id, file_id, line_no, record_no
+         on conflict (request_id) do update
+         set file_id = excluded.file_id, line_no = excluded.line_no, record_no = excluded.record_no
+         where (excluded.file_id, excluded.line_no, excluded.record_no) < (raw.first_copies.file_id, raw.first_copies.line_no, raw.first_copies.record_no)`,
+        [fileIds],
+    );
+}
+
+/**
+ * Deletes raw rows (`where` on raw.events, with its parameters) and recomputes the first copies of
+ * their request_ids from what is left. Returns the rows deleted.
+ */
+export async function deleteRawRows(client: PoolClient, where: string, params: readonly unknown[]): Promise<number> {
+    const gone = await client.query<{ request_id: string }>(`delete from raw.events where ${where} returning request_id`, [...params]);
+    await refreshFirstCopies(
+        client,
+        gone.rows.map((r) => r.request_id),
+    );
+    return gone.rowCount ?? 0;
+}
+
+/** Recomputes raw.first_copies for these request_ids from raw.events as it is now. */
+export async function refreshFirstCopies(client: PoolClient, requestIds: readonly string[]): Promise<void> {
+    if (requestIds.length) await client.query('select tokenmart.refresh_first_copies($1::text[])', [[...new Set(requestIds)]]);
+}
