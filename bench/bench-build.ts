@@ -1,3 +1,4 @@
+import { addFirstCopies, ensureRawPartitions } from '../pipelines/ingest/raw-partitions.js';
 import type pg from 'pg';
 import { loadConfig } from '../pipelines/config/config.js';
 import { closeDatabase, openDatabase } from '../pipelines/db/connect.js';
@@ -26,6 +27,7 @@ async function loadDay(pool: pg.Pool, day: number): Promise<void> {
             [`bench://day/${date}`, perDay],
         );
         const fileId = rows[0].file_id;
+        await ensureRawPartitions(client, [date]);
         await client.query(
             `insert into raw.events (file_id, line_no, schema_version, request_id, event_at, provider, model, input_tokens, output_tokens, status,
                                      user_id, session_id, team, feature, tenant, prompt_version, cache_read_tokens, reasoning_tokens, service_tier,
@@ -43,6 +45,7 @@ async function loadDay(pool: pg.Pool, day: number): Promise<void> {
              from generate_series(1, $3) as g`,
             [fileId, date, perDay],
         );
+        await addFirstCopies(client, [fileId]);
         await client.query(`insert into ops.dirty_days (usage_date, file_id) values ($1, $2)`, [date, fileId]);
         await client.query('commit');
     } finally {

@@ -25,9 +25,10 @@ export async function up(db: Kysely<any>): Promise<void> {
             if to_regclass('raw.' || part) is not null then
                 return false;
             end if;
-            -- Concurrent loads creating the same day wait for each other (until the first commits).
+            -- Concurrent loads creating the same day wait for each other (until the first commits);
+            -- then pg_class, read with this statement's snapshot, says whether the other made it.
             perform pg_advisory_xact_lock(hashtext('tokenmart.raw_partition'));
-            if to_regclass('raw.' || part) is not null then
+            if exists (select 1 from pg_class where relname = part and relnamespace = 'raw'::regnamespace) then
                 return false;
             end if;
             -- LIKE + ATTACH (not CREATE ... PARTITION OF): attaching locks raw.events in SHARE UPDATE
@@ -80,7 +81,11 @@ export async function up(db: Kysely<any>): Promise<void> {
             select distinct on (request_id) request_id, file_id, line_no, record_no
             from raw.events
             where request_id = any(ids)
-            order by request_id, file_id, line_no, record_no;
+            order by request_id, file_id, line_no, record_no
+            on conflict (request_id) do update
+            set file_id = excluded.file_id, line_no = excluded.line_no, record_no = excluded.record_no
+            where (excluded.file_id, excluded.line_no, excluded.record_no)
+                < (raw.first_copies.file_id, raw.first_copies.line_no, raw.first_copies.record_no);
         $$`.execute(db);
 }
 

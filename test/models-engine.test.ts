@@ -164,7 +164,7 @@ describe('models: incremental builds', () => {
         const loaded = await loadModels();
         await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
         // Only week 1 changes, with latencies unlike the rest: weeks 2 and 3 compare against it.
-        writeLog(dir, 'late-w1.jsonl', jsonl(dayEvents('2026-09-08', 23_000, 60, { latency_ms: 5000 })));
+        writeLog(dir, 'late-w1.jsonl', jsonl(dayEvents('2026-09-08', 23_000, 60, { latency_ms: 5000, guardrail_flags: ['toxicity'] })));
         await ingest(t.handle.pool, localSource(dir), ingestOptions);
         const incr = await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
         expect(incr.build.results.find((r) => r.id === 'marts.mart_quality_drift')).toMatchObject({ mode: 'incremental', days: '2026-09-07..2026-10-11' });
@@ -173,6 +173,9 @@ describe('models: incremental builds', () => {
             "select count(*)::int as n from marts.mart_quality_drift where week_start in ('2026-09-14', '2026-09-21') and metric = 'latency_ms'",
         );
         expect(drift.n).toBeGreaterThan(0);
+        // The flag raised in week 1 is compared in week 2 (against week 1), and not in week 3.
+        const flagged = await t.query("select distinct week_start::text as w from marts.mart_quality_drift where metric = 'guardrail:toxicity' order by 1");
+        expect(flagged.map((r) => r.w)).toEqual(['2026-09-14']);
         await seedBuildTest(t.handle.pool, loaded, { fullRefresh: true, log: () => undefined });
         expect(await snapshot(t)).toEqual(incremental);
     });

@@ -48,7 +48,7 @@ describe('tokenmart run', () => {
         const second = await runCli(['run', '--weekly'], env);
         const firstResult = await first.done;
         expect(firstResult.code).toBe(0);
-        expect(second.code).toBe(0);
+        expect(second.code, second.stderr).toBe(0);
         expect(second.stderr).toMatch(/another run is in progress \(run id [0-9a-f-]{36}, since 20\d\d-/);
         const runs = await a.query('select status from ops.runs');
         expect(runs.map((r) => r.status)).toEqual(['success']);

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { UserError } from '../util/errors.js';
 import { syncContractColumns } from './contract-columns.js';
@@ -9,6 +9,16 @@ export interface MigrateOutcome {
 
 /** Brings the schema up to date; safe to call from every command (a no-op when current). */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> {
+    // Every command migrates first. When nothing is pending (nearly always), skip the Migrator: its
+    // introspection of every table can trip over a table another process is swapping in.
+    const done = await sql<{ name: string }>`select name from ops.kysely_migration where to_regclass('ops.kysely_migration') is not null`
+        .execute(db)
+        .then((r) => new Set(r.rows.map((row) => row.name)))
+        .catch(() => new Set<string>());
+    if (Object.keys(migrations).every((name) => done.has(name))) {
+        const added = await syncContractColumns(db);
+        return { applied: added.map((c) => `contract column ${c}`) };
+    }
     const migrator = new Migrator({
         db,
         provider: { getMigrations: async () => ({ ...migrations }) },

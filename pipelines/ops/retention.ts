@@ -28,6 +28,13 @@ export async function applyRetention(pool: Pool, rawDays: number, now = new Date
             [wanted],
         );
         const horizon = rows[0].horizon;
+        // From now on the marts hold the only copy of the days before the horizon: built tables
+        // that crash recovery would empty (unlogged, see build.ts) are made crash-safe first.
+        const unlogged = await client.query<{ rel: string }>(
+            `select format('%I.%I', n.nspname, c.relname) as rel from pg_class as c inner join pg_namespace as n on n.oid = c.relnamespace
+             where c.relpersistence = 'u' and c.relkind = 'r' and n.nspname in ('staging', 'intermediate', 'marts')`,
+        );
+        for (const { rel } of unlogged.rows) await client.query(`alter table ${rel} set logged`);
         // Whole days go with their partitions (no row-by-row delete, no dead rows left behind);
         // what the default partition holds before the horizon is deleted.
         const parts = await client.query<{ name: string }>(

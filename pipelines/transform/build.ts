@@ -118,16 +118,27 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
     let snapshot: number;
     let priority: Map<string, number>;
     let unlogged: boolean;
-    let fullRefresh = options.fullRefresh ?? false;
+    const fullRefresh = options.fullRefresh ?? false;
     {
         const client = await pool.connect();
         try {
-            unlogged = options.unlogged ?? (await client.query<{ wal_level: string }>('show wal_level')).rows[0].wal_level === 'minimal';
+            // Unlogged only while raw can rebuild every mart row: under retention, the marts hold
+            // the only copy of the days before the horizon (retention makes them logged first).
+            const server = (
+                await client.query<{ minimal: boolean; horizon: boolean }>(
+                    "select current_setting('wal_level') = 'minimal' as minimal, exists (select 1 from ops.retention where raw_horizon is not null) as horizon",
+                )
+            ).rows[0];
+            unlogged = options.unlogged ?? (server.minimal && !server.horizon);
             if ((await client.query('select 1 from ops.build_marker limit 1')).rowCount === 0) {
                 // Crash recovery empties unlogged tables (and the marker): their saved state is void.
-                if (!fullRefresh) log('build: no build marker (first build, or the server crashed since the last one): incremental models rebuild in full');
-                fullRefresh = true;
+                // Forgetting it in the marker's transaction makes each model rebuild in full on its
+                // own, even if this build stops early or selects a few models.
+                log('build: no build marker (first build, or the server crashed since the last one): incremental models rebuild in full');
+                await client.query('begin');
+                await client.query('delete from ops.model_state');
                 await client.query('insert into ops.build_marker default values');
+                await client.query('commit');
             }
             snapshot = Number((await client.query<{ n: string }>('select coalesce(max(change_id), 0)::text as n from ops.dirty_days')).rows[0].n);
             for (const schema of new Set(selected.map((m) => m.schema))) await client.query(`create schema if not exists ${schema}`);
@@ -166,7 +177,7 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                     } else {
                         result = await buildIncremental(
                             client,
-                            { pool, threads, settings, unlogged },
+                            { pool, threads, settings, unlogged, poolSize: pool.options.max ?? 10 },
                             project,
                             dag,
                             model,
@@ -192,8 +203,9 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                 'insert into ops.model_runs (run_id, model, materialized, status, mode, rows_affected, duration_ms, error) values ($1, $2, $3, $4, $5, $6, $7, $8)',
                 [runId, model.id, model.materialized, result.status, result.mode ?? null, result.rows ?? null, result.ms, result.error ?? null],
             );
-            await client.query('reset work_mem; reset synchronous_commit');
         } finally {
+            // The pool hands this connection to others (the loader): the build's settings stay here.
+            await client.query('reset work_mem; reset synchronous_commit').catch(() => undefined);
             client.release();
         }
         log(formatModelResult(result));
@@ -238,6 +250,8 @@ interface BuildContext {
     readonly settings: readonly string[];
     /** Tables are created unlogged (see migrations/2026-11-30T0900_build_marker.ts). */
     readonly unlogged: boolean;
+    /** Connections the pool can hand out at once. */
+    readonly poolSize: number;
 }
 
 /**
@@ -259,24 +273,38 @@ async function buildChunked(client: PoolClient, ctx: BuildContext, model: ModelD
     let rows = 0;
     try {
         const queue = [...chunks];
-        const worker = async () => {
-            const c = await ctx.pool.connect();
+        const fill = async (c: PoolClient) => {
             try {
-                for (const s of ctx.settings) await c.query(s);
                 for (let r = queue.shift(); r; r = queue.shift()) {
                     const range = r;
                     const n = await inTransaction(c, () => steps.fill(c, range));
                     rows += n;
                 }
-                await c.query('reset work_mem; reset synchronous_commit');
             } catch (err) {
                 queue.length = 0; // the other connections stop after their current chunk
                 throw err;
-            } finally {
-                c.release();
             }
         };
-        const settled = await Promise.allSettled(Array.from({ length: Math.min(ctx.threads, chunks.length) }, worker));
+        const extra = async () => {
+            let c: PoolClient | undefined;
+            try {
+                c = await ctx.pool.connect();
+                for (const s of ctx.settings) await c.query(s);
+                await fill(c);
+            } catch (err) {
+                queue.length = 0;
+                throw err;
+            } finally {
+                if (c) {
+                    await c.query('reset work_mem; reset synchronous_commit').catch(() => undefined);
+                    c.release();
+                }
+            }
+        };
+        // The model's own connection fills chunks too; the extra ones stay within the pool even when
+        // every build thread is chunking at once (threads x (1 + extra) <= pool size).
+        const extras = Math.max(0, Math.min(ctx.threads - 1, chunks.length - 1, Math.floor((ctx.poolSize - ctx.threads) / ctx.threads)));
+        const settled = await Promise.allSettled([fill(client), ...Array.from({ length: extras }, extra)]);
         const failure = settled.find((r) => r.status === 'rejected');
         if (failure) throw failure.reason;
         await inTransaction(client, async () => {

@@ -6,14 +6,14 @@
 --     of 0 counted as 0.0001 so that the logarithm exists;
 --   the two-sample Kolmogorov-Smirnov statistic D = max |F_current - F_baseline| and its p-value
 --     (tokenmart.ks_p_two_sample: the asymptotic distribution with Stephens' correction).
--- Refusal rate and the rate of each guardrail flag (per flag name) are compared with the week
--- before. Thresholds: seeds.quality_settings. Method: README, "Drift".
+-- Refusal rate and the rate of each guardrail flag (per flag name, in weeks around one that raised
+-- it) are compared with the week before. Thresholds: seeds.quality_settings. Method: README, "Drift".
 with requests as (
-    -- An incremental build rebuilds whole weeks (grain: week); each compares with the 4 weeks
-    -- before it, so those are read too.
+    -- An incremental build rebuilds whole weeks (grain: week). Each compares with the 4 weeks
+    -- before it, which are read too, as is the week after the window (flag_names looks at it).
     select * from marts.fct_requests
     where usage_date >= tokenmart.window_start_date() - 28
-        and usage_date < tokenmart.window_end_date()
+        and usage_date < tokenmart.window_end_date() + 7
 ),
 
 settings as (
@@ -223,10 +223,28 @@ distribution_rows as (
 ),
 
 -- Rates: refusals among requests that report refusal; each guardrail flag among all requests.
-flag_names as (
-    select distinct flags.flag
+flag_weeks as (
+    -- Each guardrail flag where it was raised: week x feature x model.
+    select distinct
+        weekly_requests.week_start,
+        weekly_requests.feature,
+        weekly_requests.model,
+        flags.flag
     from weekly_requests
     cross join lateral jsonb_array_elements_text(coalesce(weekly_requests.guardrail_flags, '[]'::jsonb)) as flags (flag)
+),
+
+flag_names as (
+    -- A flag's rate is computed for a week when it was raised that week, the week before or the
+    -- week after, so both weeks of a comparison have it. It depends on those three weeks only, so
+    -- an incremental build (which reads them) equals a full one.
+    select distinct
+        flag_weeks.week_start + shift.days as week_start,
+        flag_weeks.feature,
+        flag_weeks.model,
+        flag_weeks.flag
+    from flag_weeks
+    cross join (values (-7), (0), (7)) as shift (days)
 ),
 
 weekly_rates as (
@@ -248,7 +266,10 @@ weekly_rates as (
         count(*) as n,
         (count(*) filter (where coalesce(weekly_requests.guardrail_flags, '[]'::jsonb) ? flag_names.flag))::double precision / count(*) as rate
     from weekly_requests
-    cross join flag_names
+    inner join flag_names
+        on flag_names.week_start = weekly_requests.week_start
+        and flag_names.feature = weekly_requests.feature
+        and flag_names.model = weekly_requests.model
     group by weekly_requests.week_start, weekly_requests.feature, weekly_requests.model, flag_names.flag
 ),
 

@@ -4,14 +4,11 @@
 -- business. Spend counts every request of the feature, failed ones included: they are paid for too.
 with requests as (
     select * from marts.fct_requests
-    where usage_date >= tokenmart.window_start_date()
-        and usage_date < tokenmart.window_end_date()
 ),
 
 tasks as (
+    -- A table, not incremental: a task's later steps can change a week already built.
     select * from marts.mart_agent_tasks
-    where usage_date >= tokenmart.window_start_date()
-        and usage_date < tokenmart.window_end_date()
 ),
 
 weekly_tasks as (
