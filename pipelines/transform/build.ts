@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
+import { addDays } from '../../reports/period.js';
 import { projectRoot } from '../util/project-root.js';
 import { ancestorsOf, selectModels, type Dag } from './dag.js';
 import { chunkedSteps, dayChunks, dayRanges, incrementalSteps, periodStart, tableSteps, viewSteps, type Wrapped } from './materialize.js';
@@ -86,6 +87,8 @@ export const defaultBuildThreads = (): number => Math.max(1, Math.min(4, availab
  * crash only means the model rebuilds next time (its state row commits with it).
  */
 const SESSION_SETTINGS = (workMem: string) => [`set work_mem = '${workMem.replace(/'/g, '')}'`, 'set synchronous_commit = off'];
+/** Undoes SESSION_SETTINGS before a connection goes back to the pool. */
+const RESET_SETTINGS = 'reset work_mem; reset synchronous_commit';
 
 /**
  * Critical path from each model through what reads it, in its last build's milliseconds: the ready
@@ -205,7 +208,7 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
             );
         } finally {
             // The pool hands this connection to others (the loader): the build's settings stay here.
-            await client.query('reset work_mem; reset synchronous_commit').catch(() => undefined);
+            await client.query(RESET_SETTINGS).catch(() => undefined);
             client.release();
         }
         log(formatModelResult(result));
@@ -296,7 +299,7 @@ async function buildChunked(client: PoolClient, ctx: BuildContext, model: ModelD
                 throw err;
             } finally {
                 if (c) {
-                    await c.query('reset work_mem; reset synchronous_commit').catch(() => undefined);
+                    await c.query(RESET_SETTINGS).catch(() => undefined);
                     c.release();
                 }
             }
@@ -400,7 +403,7 @@ async function buildIncremental(
     });
     const span = ranges
         .map((r) => {
-            const last = new Date(Date.parse(r.end) - 86_400_000).toISOString().slice(0, 10);
+            const last = addDays(r.end, -1);
             return r.start === last ? r.start : `${r.start}..${last}`;
         })
         .join(', ');

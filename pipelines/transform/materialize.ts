@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { isoDay } from '../../reports/period.js';
 import type { Grain, ModelDef } from './project.js';
 
 export const quoteIdent = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
@@ -163,15 +164,14 @@ export function chunkedSteps(
 export function dayChunks(first: string, last: string, n: number, grain: Grain): DayRange[] {
     const lo = period(Date.parse(`${first}T00:00:00Z`), grain)[0];
     const hi = period(Date.parse(`${last}T00:00:00Z`), grain)[1] + DAY_MS;
-    const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
     const cuts = new Set<number>();
     for (let k = 1; k < n; k++) {
         const t = period(lo + Math.round(((hi - lo) / DAY_MS) * (k / n)) * DAY_MS, grain)[0];
         if (t > lo && t < hi) cuts.add(t);
     }
     const bounds = [...cuts].sort((a, b) => a - b);
-    const starts = ['-infinity', ...bounds.map(iso)];
-    const ends = [...bounds.map(iso), 'infinity'];
+    const starts = ['-infinity', ...bounds.map(isoDay)];
+    const ends = [...bounds.map(isoDay), 'infinity'];
     return starts.map((start, i) => ({ start, end: ends[i] }));
 }
 
@@ -223,7 +223,7 @@ function period(t: number, grain: Grain): [number, number] {
 
 /** The first day of the period (of the grain) holding the day, as YYYY-MM-DD. */
 export function periodStart(day: string, grain: Grain): string {
-    return new Date(period(Date.parse(`${day}T00:00:00Z`), grain)[0]).toISOString().slice(0, 10);
+    return isoDay(period(Date.parse(`${day}T00:00:00Z`), grain)[0]);
 }
 
 /**
@@ -240,15 +240,14 @@ export function dayRanges(days: readonly string[], lookbackDays: number, lookahe
     }
     const sorted = [...all].sort((a, b) => a - b);
     const out: DayRange[] = [];
-    const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
     let start = sorted[0];
     let prev = sorted[0];
     for (const t of sorted.slice(1).concat([Number.NaN])) {
-        if (t === prev + 86_400_000) {
+        if (t === prev + DAY_MS) {
             prev = t;
             continue;
         }
-        if (start !== undefined) out.push({ start: iso(start), end: iso(prev + 86_400_000) });
+        if (start !== undefined) out.push({ start: isoDay(start), end: isoDay(prev + DAY_MS) });
         start = t;
         prev = t;
     }
