@@ -216,6 +216,52 @@ describe('models: incremental builds', () => {
 
 const fixtureProject = (files: Record<string, string>) => writeModels(files);
 
+describe('models: data tests after an incremental build', () => {
+    let t: TestDatabase;
+    beforeAll(async () => {
+        t = await createTestDatabase('scoped_tests');
+    });
+    afterAll(async () => {
+        await t.drop();
+    });
+
+    it('read the rebuilt days only, but still count a rebuilt key against every day; tokenmart test reads every row', async () => {
+        const dir = tempDir('scoped-tests');
+        writeLog(dir, 'd1.jsonl', jsonl([...dayEvents('2026-08-03', 0, 120), ...dayEvents('2026-08-04', 1000, 120)]));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        const loaded = await loadModels();
+        expect((await seedBuildTest(t.handle.pool, loaded, { log: () => undefined })).build.ok).toBe(true);
+        // Two faults on an old day that the next build will not rebuild: a cost that is not the sum
+        // of its buckets, and a copy of a request the next day's file will bring.
+        await t.query("update marts.fct_requests set cost_usd = cost_usd + 1 where request_id = 'r_30'");
+        await t.query(
+            "insert into marts.fct_requests select (jsonb_populate_record(m, jsonb_build_object('request_id', 'r_90005'))).* from marts.fct_requests as m where request_id = 'r_31'",
+        );
+        writeLog(dir, 'd3.jsonl', jsonl(dayEvents('2026-08-06', 90_000, 40)));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+
+        const incr = await seedBuildTest(t.handle.pool, loaded, { log: () => undefined });
+        const fct = incr.build.results.find((r) => r.id === 'marts.fct_requests')!;
+        expect(fct.days).toBe('2026-08-06'); // the new day only
+        const result = (name: string) => incr.tests.results.find((r) => r.name === name)!;
+        // The old day's cost fault is outside the rebuilt days: not read.
+        expect(result('fct_requests_cost_is_sum_of_buckets')).toMatchObject({ status: 'pass', scope: { start: '2026-08-06', end: '2026-08-07' } });
+        // The duplicate key is: the rebuilt day's r_90005 is counted against every day.
+        expect(result('unique__marts_fct_requests__request_id')).toMatchObject({
+            status: 'fail',
+            failures: 1,
+            sample: [{ request_id: 'r_90005', duplicate_count: '2' }],
+        });
+        // A model rebuilt in full is tested in full.
+        expect(result('chargeback_allocations_equal_shared_spend').scope).toBeUndefined();
+
+        const all = await runDataTests(t.handle.pool, loaded.project, { log: () => undefined });
+        const cost = all.results.find((r) => r.name === 'fct_requests_cost_is_sum_of_buckets')!;
+        expect(cost).toMatchObject({ status: 'fail', failures: 1, sample: [{ request_id: 'r_30' }] });
+        expect(cost.scope).toBeUndefined();
+    });
+});
+
 describe('models: the engine', () => {
     let t: TestDatabase;
     beforeAll(async () => {

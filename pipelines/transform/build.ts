@@ -5,7 +5,7 @@ import type { Pool, PoolClient } from 'pg';
 import { addDays } from '../../reports/period.js';
 import { projectRoot } from '../util/project-root.js';
 import { ancestorsOf, selectModels, type Dag } from './dag.js';
-import { chunkedSteps, dayChunks, dayRanges, incrementalSteps, periodStart, tableSteps, viewSteps, type Wrapped } from './materialize.js';
+import { chunkedSteps, type DayRange, dayChunks, dayRanges, incrementalSteps, periodStart, tableSteps, viewSteps, type Wrapped } from './materialize.js';
 import type { ModelDef, Project } from './project.js';
 import { seedHash } from './seeds.js';
 
@@ -20,12 +20,27 @@ export interface ModelRunResult {
     readonly ms: number;
     readonly error?: string;
     readonly days?: string;
+    /** What an incremental build rebuilt (on the model's day column). */
+    readonly ranges?: readonly DayRange[];
 }
 
 export interface BuildResult {
     readonly runId: string;
     readonly results: readonly ModelRunResult[];
     readonly ok: boolean;
+}
+
+/**
+ * Per model built incrementally, the span of days it rebuilt: its tests need read only those rows
+ * (runDataTests' windows). Models rebuilt in full, or left up to date, are not in it.
+ */
+export function buildWindows(build: BuildResult): Map<string, DayRange> {
+    const out = new Map<string, DayRange>();
+    for (const r of build.results) {
+        if (r.status !== 'success' || r.mode !== 'incremental' || !r.ranges?.length) continue;
+        out.set(r.id, { start: r.ranges[0].start, end: r.ranges[r.ranges.length - 1].end });
+    }
+    return out;
 }
 
 export interface BuildOptions {
@@ -407,7 +422,7 @@ async function buildIncremental(
             return r.start === last ? r.start : `${r.start}..${last}`;
         })
         .join(', ');
-    return { id: model.id, materialized: 'incremental', status: 'success', mode: 'incremental', rows, ms: Date.now() - started, days: span };
+    return { id: model.id, materialized: 'incremental', status: 'success', mode: 'incremental', rows, ms: Date.now() - started, days: span, ranges };
 }
 
 export function formatModelResult(r: ModelRunResult): string {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { defaultBuildThreads } from './build.js';
-import { quoteIdent } from './materialize.js';
+import { addDays } from '../../reports/period.js';
+import { type DayRange, quoteIdent, setWindow } from './materialize.js';
 import type { DataTestSpec, Project, Severity, SourceDef } from './project.js';
 
 export type TestStatus = 'pass' | 'warn' | 'fail' | 'error';
@@ -15,6 +16,14 @@ export interface TestResult {
     readonly sample: readonly Record<string, unknown>[];
     readonly message?: string;
     readonly ms: number;
+    /** The days the test read, when it was scoped to the days an incremental build rebuilt. */
+    readonly scope?: DayRange;
+}
+
+/** A test narrowed to the rows of the days its model's incremental build rebuilt. */
+export interface TestScope {
+    readonly column: string;
+    readonly range: DayRange;
 }
 
 export interface TestRun {
@@ -26,15 +35,27 @@ export interface TestRun {
 
 const lit = (v: string) => `'${v.replaceAll("'", "''")}'`;
 
-/** The query returning a test's failing rows. */
-export function failingRowsSql(t: DataTestSpec): string {
-    const from = t.where ? `(select * from ${t.model} where ${t.where}) as m` : `${t.model} as m`;
+/**
+ * The query returning a test's failing rows; with a scope, only the rows of the rebuilt days (a
+ * unique key without the day column is still checked against every row of the model).
+ */
+export function failingRowsSql(t: DataTestSpec, scope?: TestScope): string {
+    const inScope = scope
+        ? `${quoteIdent(scope.column)} >= ${lit(scope.range.start)}::date and ${quoteIdent(scope.column)} < ${lit(scope.range.end)}::date`
+        : undefined;
+    const filters = [t.where, inScope].filter((f): f is string => f !== undefined);
+    const from = filters.length ? `(select * from ${t.model} where ${filters.map((f) => `(${f})`).join(' and ')}) as m` : `${t.model} as m`;
     const cols = t.columns.map((c) => `m.${quoteIdent(c)}`);
     switch (t.kind) {
         case 'not_null':
             return `select * from ${from} where ${cols.map((c) => `${c} is null`).join(' or ')}`;
-        case 'unique':
-            return `select ${cols.join(', ')}, count(*) as duplicate_count from ${from} group by ${cols.join(', ')} having count(*) > 1`;
+        case 'unique': {
+            if (!scope || t.columns.includes(scope.column))
+                return `select ${cols.join(', ')}, count(*) as duplicate_count from ${from} group by ${cols.join(', ')} having count(*) > 1`;
+            // A rebuilt row may repeat a key of a day outside the window: count each rebuilt key everywhere.
+            const all = t.where ? `(select * from ${t.model} where ${t.where}) as m` : `${t.model} as m`;
+            return `select ${cols.join(', ')}, count(*) as duplicate_count from ${all} where (${cols.join(', ')}) in (select ${cols.join(', ')} from ${from}) group by ${cols.join(', ')} having count(*) > 1`;
+        }
         case 'accepted_values':
             return `select ${cols[0]} as value, count(*) as row_count from ${from} where ${cols[0]} is not null and ${cols[0]}::text not in (${t.values!.map(lit).join(', ')}) group by 1`;
         case 'relationships':
@@ -44,15 +65,21 @@ export function failingRowsSql(t: DataTestSpec): string {
     }
 }
 
-async function runOne(pool: Pool, t: DataTestSpec): Promise<TestResult> {
+async function runOne(pool: Pool, t: DataTestSpec, scope?: TestScope): Promise<TestResult> {
     const started = Date.now();
-    const sql = failingRowsSql(t);
+    const sql = failingRowsSql(t, scope);
+    const client = await pool.connect();
     try {
-        const count = Number((await pool.query<{ n: string }>(`select count(*)::text as n from (${sql}) as failing`)).rows[0].n);
-        const sample = count ? (await pool.query(`select * from (${sql}) as failing limit 5`)).rows : [];
+        await client.query('begin read only');
+        // Expression tests narrow themselves through tokenmart.window_start_date()/window_end_date().
+        if (scope) await setWindow(client, scope.range);
+        const count = Number((await client.query<{ n: string }>(`select count(*)::text as n from (${sql}) as failing`)).rows[0].n);
+        const sample = count ? (await client.query(`select * from (${sql}) as failing limit 5`)).rows : [];
+        await client.query('commit');
         const status: TestStatus = count === 0 ? 'pass' : t.severity === 'warn' ? 'warn' : 'fail';
-        return { name: t.name, model: t.model, severity: t.severity, status, failures: count, sample, ms: Date.now() - started };
+        return { name: t.name, model: t.model, severity: t.severity, status, failures: count, sample, ms: Date.now() - started, scope: scope?.range };
     } catch (err) {
+        await client.query('rollback').catch(() => undefined);
         return {
             name: t.name,
             model: t.model,
@@ -63,6 +90,8 @@ async function runOne(pool: Pool, t: DataTestSpec): Promise<TestResult> {
             message: `test ${t.name} on ${t.model}: ${(err as Error).message}`,
             ms: Date.now() - started,
         };
+    } finally {
+        client.release();
     }
 }
 
@@ -104,6 +133,11 @@ export interface TestOptions {
     readonly log?: (line: string) => void;
     /** Tests run at once, each on its own connection (default: as many as the build's threads). */
     readonly threads?: number;
+    /**
+     * Per model, the days an incremental build just rebuilt (buildWindows): that model's tests read
+     * only those rows, the rest being unchanged since they were last tested. Without it, every row.
+     */
+    readonly windows?: ReadonlyMap<string, DayRange>;
 }
 
 /**
@@ -125,8 +159,14 @@ export async function runDataTests(pool: Pool, project: Project, options: TestOp
     const lastMs = new Map(last.rows.map((r) => [r.test_name, r.ms]));
     const queue = selected.map((t, i) => ({ t, i })).sort((a, b) => (lastMs.get(b.t.name) ?? 0) - (lastMs.get(a.t.name) ?? 0));
     const ran: TestResult[] = new Array(selected.length);
+    const dayColumns = new Map(project.models.map((m) => [m.id, m.dayColumn]));
+    const scopeOf = (t: DataTestSpec): TestScope | undefined => {
+        const range = options.windows?.get(t.model);
+        const column = dayColumns.get(t.model);
+        return range && column ? { column, range } : undefined;
+    };
     const worker = async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) ran[next.i] = await runOne(pool, next.t);
+        for (let next = queue.shift(); next; next = queue.shift()) ran[next.i] = await runOne(pool, next.t, scopeOf(next.t));
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.threads ?? defaultBuildThreads(), selected.length)) }, worker));
     results.push(...ran);
@@ -144,6 +184,7 @@ export async function runDataTests(pool: Pool, project: Project, options: TestOp
 
 export function formatTestResult(r: TestResult): string[] {
     if (r.status === 'pass') return [`test: PASS  ${r.name}${r.message ? ` (${r.message})` : ''}`];
-    const head = `test: ${r.status.toUpperCase().padEnd(5)} ${r.name} on ${r.model}: ${r.message ?? `${r.failures} failing row(s)`}`;
+    const where = r.scope ? ` (rows of ${r.scope.start} to ${addDays(r.scope.end, -1)}, the days rebuilt)` : '';
+    const head = `test: ${r.status.toUpperCase().padEnd(5)} ${r.name} on ${r.model}${where}: ${r.message ?? `${r.failures} failing row(s)`}`;
     return [head, ...r.sample.slice(0, 3).map((row) => `        e.g. ${JSON.stringify(row)}`)];
 }

@@ -111,7 +111,7 @@ async function swapIn(client: PoolClient, model: ModelDef, tmp: string): Promise
 }
 
 /** Sets the window the model SQL reads (tokenmart.window_start()/window_end()) for this transaction; '' is open. */
-async function setWindow(client: PoolClient, r: DayRange): Promise<void> {
+export async function setWindow(client: PoolClient, r: DayRange): Promise<void> {
     const at = (d: string) => (d.endsWith('infinity') ? '' : `${d}T00:00:00Z`);
     await client.query(`select set_config('tokenmart.window_start', $1, true), set_config('tokenmart.window_end', $2, true)`, [at(r.start), at(r.end)]);
 }

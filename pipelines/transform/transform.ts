@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { buildModels, type BuildResult } from './build.js';
+import { buildModels, type BuildResult, buildWindows } from './build.js';
 import { buildDag, selectModels, type Dag } from './dag.js';
 import { runDataTests, type TestRun } from './data-tests.js';
 import { loadProject, type Project } from './project.js';
@@ -43,6 +43,6 @@ export async function seedBuildTest(
         for (const s of loaded.project.seeds) selected.add(s.id);
         for (const s of loaded.project.sources) selected.add(s.id);
     }
-    const tests = await runDataTests(pool, loaded.project, { models: selected, runId: build.runId, log: options.log });
+    const tests = await runDataTests(pool, loaded.project, { models: selected, runId: build.runId, log: options.log, windows: buildWindows(build) });
     return { build, tests };
 }

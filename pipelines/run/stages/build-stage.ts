@@ -1,4 +1,4 @@
-import { buildModels } from '../../transform/build.js';
+import { buildModels, buildWindows } from '../../transform/build.js';
 import { seedAll } from '../../transform/transform.js';
 import { defineStage } from './stage.js';
 
@@ -11,6 +11,8 @@ export const buildStage = defineStage({
         const b = await buildModels(ctx.handle.pool, ctx.project.project, ctx.project.dag, { runId: ctx.runId, log: ctx.log });
         const bad = b.results.filter((r) => r.status === 'error');
         if (bad.length) return { status: 'failed', error: bad[0].error };
+        // The data tests then read only the days rebuilt incrementally (the rest is unchanged).
+        ctx.shared.testWindows = buildWindows(b);
         return { status: 'success', rows: b.results.reduce((a, r) => a + (r.rows ?? 0), 0), detail: `${b.results.length} models` };
     },
 });

@@ -1,5 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { DatabaseHandle } from '../../db/connect.js';
+import type { DayRange } from '../../transform/materialize.js';
 import type { LoadedProject } from '../../transform/transform.js';
 import type { SlackClient } from '../../../reports/digest/slack.js';
 import { loadParts } from '../../util/load-parts.js';
@@ -27,7 +28,7 @@ export interface StageContext {
     readonly project: LoadedProject;
     readonly log: (line: string) => void;
     readonly artifacts: string[];
-    readonly shared: { pdfPath?: string };
+    readonly shared: { pdfPath?: string; testWindows?: ReadonlyMap<string, DayRange> };
 }
 
 /**

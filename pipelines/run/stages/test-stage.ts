@@ -6,7 +6,7 @@ export const testStage = defineStage({
     name: 'test',
     records: 'data tests run',
     async run(ctx) {
-        const t = await runDataTests(ctx.handle.pool, ctx.project.project, { runId: ctx.runId, log: ctx.log });
+        const t = await runDataTests(ctx.handle.pool, ctx.project.project, { runId: ctx.runId, log: ctx.log, windows: ctx.shared.testWindows });
         const failing = t.results.filter((r) => r.status === 'fail' || r.status === 'error');
         const count = (s: string) => t.results.filter((r) => r.status === s).length;
         return {
