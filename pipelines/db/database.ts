@@ -693,6 +693,15 @@ export interface MartsMartWeeklyCostPerOutcome {
   week_start: string | null;
 }
 
+export interface MartsMartWeeklyMetricCounts {
+  feature: string | null;
+  metric: string | null;
+  model: string | null;
+  n: Int8 | null;
+  value: number | null;
+  week_start: string | null;
+}
+
 export interface OpsBuildMarker {
   written_at: Generated<Timestamp>;
 }
@@ -1270,6 +1279,7 @@ export interface DB {
   "marts.mart_slo_status": MartsMartSloStatus;
   "marts.mart_spend_forecast": MartsMartSpendForecast;
   "marts.mart_weekly_cost_per_outcome": MartsMartWeeklyCostPerOutcome;
+  "marts.mart_weekly_metric_counts": MartsMartWeeklyMetricCounts;
   "ops.build_marker": OpsBuildMarker;
   "ops.deliveries": OpsDeliveries;
   "ops.dirty_days": OpsDirtyDays;

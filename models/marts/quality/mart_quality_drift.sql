@@ -8,51 +8,16 @@
 --     (tokenmart.ks_p_two_sample: the asymptotic distribution with Stephens' correction).
 -- Refusal rate and the rate of each guardrail flag (per flag name, in weeks around one that raised
 -- it) are compared with the week before. Thresholds: seeds.quality_settings. Method: README, "Drift".
-with requests as (
+with counts as (
     -- An incremental build rebuilds whole weeks (grain: week). Each compares with the 4 weeks
     -- before it, which are read too, as is the week after the window (flag_names looks at it).
-    select * from marts.fct_requests
-    where usage_date >= tokenmart.window_start_date() - 28
-        and usage_date < tokenmart.window_end_date() + 7
+    select * from marts.mart_weekly_metric_counts
+    where week_start >= tokenmart.window_start_date() - 28
+        and week_start < tokenmart.window_end_date() + 7
 ),
 
 settings as (
     select * from staging.stg_quality_settings
-),
-
-weekly_requests as (
-    -- Only the columns the tests read: this CTE is read several times, so Postgres materializes it.
-    select
-        date_trunc('week', usage_date)::date as week_start,
-        feature,
-        model,
-        input_tokens,
-        output_tokens,
-        is_error,
-        is_cache_hit,
-        latency_ms,
-        eval_scores,
-        is_refusal,
-        guardrail_flags
-    from requests
-),
-
-observations as (
-    select week_start, feature, model, 'input_tokens' as metric, input_tokens::double precision as value
-    from weekly_requests
-    union all
-    select week_start, feature, model, 'output_tokens' as metric, output_tokens::double precision as value
-    from weekly_requests
-    where not is_error
-    union all
-    select week_start, feature, model, 'latency_ms' as metric, latency_ms as value
-    from weekly_requests
-    where not is_cache_hit and latency_ms is not null
-    union all
-    select weekly_requests.week_start, weekly_requests.feature, weekly_requests.model, 'eval:' || scores.key as metric, scores.value::double precision as value
-    from weekly_requests
-    cross join lateral jsonb_each_text(weekly_requests.eval_scores) as scores
-    where weekly_requests.eval_scores is not null
 ),
 
 value_counts as (
@@ -63,9 +28,10 @@ value_counts as (
         model,
         metric,
         value,
-        count(*) as n
-    from observations
-    group by week_start, feature, model, metric, value
+        n
+    from counts
+    where metric not in ('is_refusal', 'requests')
+        and metric not like 'guardrail:%'
 ),
 
 series as (
@@ -225,13 +191,14 @@ distribution_rows as (
 -- Rates: refusals among requests that report refusal; each guardrail flag among all requests.
 flag_weeks as (
     -- Each guardrail flag where it was raised: week x feature x model.
-    select distinct
-        weekly_requests.week_start,
-        weekly_requests.feature,
-        weekly_requests.model,
-        flags.flag
-    from weekly_requests
-    cross join lateral jsonb_array_elements_text(coalesce(weekly_requests.guardrail_flags, '[]'::jsonb)) as flags (flag)
+    select
+        week_start,
+        feature,
+        model,
+        substr(metric, length('guardrail:') + 1) as flag,
+        n
+    from counts
+    where metric like 'guardrail:%'
 ),
 
 flag_names as (
@@ -247,15 +214,26 @@ flag_names as (
     cross join (values (-7), (0), (7)) as shift (days)
 ),
 
+weekly_requests as (
+    select
+        week_start,
+        feature,
+        model,
+        n
+    from counts
+    where metric = 'requests'
+),
+
 weekly_rates as (
     select
         week_start,
         feature,
         model,
         'refusal_rate' as metric,
-        count(is_refusal) as n,
-        (count(*) filter (where is_refusal))::double precision / nullif(count(is_refusal), 0) as rate
-    from weekly_requests
+        sum(n)::bigint as n,
+        coalesce(sum(n) filter (where value = 1), 0)::double precision / nullif(sum(n), 0)::double precision as rate
+    from counts
+    where metric = 'is_refusal'
     group by week_start, feature, model
     union all
     select
@@ -263,14 +241,18 @@ weekly_rates as (
         weekly_requests.feature,
         weekly_requests.model,
         'guardrail:' || flag_names.flag as metric,
-        count(*) as n,
-        (count(*) filter (where coalesce(weekly_requests.guardrail_flags, '[]'::jsonb) ? flag_names.flag))::double precision / count(*) as rate
+        weekly_requests.n,
+        coalesce(flag_weeks.n, 0)::double precision / weekly_requests.n as rate
     from weekly_requests
     inner join flag_names
         on flag_names.week_start = weekly_requests.week_start
         and flag_names.feature = weekly_requests.feature
         and flag_names.model = weekly_requests.model
-    group by weekly_requests.week_start, weekly_requests.feature, weekly_requests.model, flag_names.flag
+    left join flag_weeks
+        on flag_weeks.week_start = flag_names.week_start
+        and flag_weeks.feature = flag_names.feature
+        and flag_weeks.model = flag_names.model
+        and flag_weeks.flag = flag_names.flag
 ),
 
 rate_rows as (
