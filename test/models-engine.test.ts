@@ -114,13 +114,11 @@ describe('models: incremental builds', () => {
         const byId = Object.fromEntries(manifest.relations.map((r) => [r.id, r]));
         const project = loadProject();
         for (const m of project.models) expect(byId[m.id], m.id).toBeDefined();
-        expect(byId['marts.mart_daily_cost'].upstream).toEqual(['marts.fct_requests']);
+        expect(byId['marts.mart_daily_cost'].upstream).toEqual(['marts.fct_daily_requests']);
         expect(byId['marts.fct_requests'].downstream.sort()).toEqual([
+            'marts.fct_daily_requests',
             'marts.fct_request_allocation',
             'marts.mart_agent_tasks',
-            'marts.mart_cost_anomalies',
-            'marts.mart_cost_change',
-            'marts.mart_daily_cost',
             'marts.mart_daily_quality',
             'marts.mart_daily_rag',
             'marts.mart_daily_stage_latency',
@@ -136,7 +134,7 @@ describe('models: incremental builds', () => {
         expect(cost).toMatchObject({ type: 'numeric', description: expect.stringContaining('sum of the bucket costs') });
         const html = readFileSync(docs.html, 'utf8');
         expect(html).toContain('id="marts.mart_daily_quality"');
-        expect(html).toContain('Read by: <a href="#marts.fct_request_allocation">marts.fct_request_allocation</a>, <a href="#marts.mart_cost_anomalies">');
+        expect(html).toContain('Read by: <a href="#marts.fct_daily_requests">marts.fct_daily_requests</a>, <a href="#marts.fct_request_allocation">');
     });
 
     it('a replaced file re-dirties every affected day and still matches a full rebuild', async () => {

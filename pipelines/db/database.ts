@@ -200,6 +200,40 @@ export interface IntermediateIntRequestsPriced {
   user_segment: string | null;
 }
 
+export interface MartsFctDailyRequests {
+  cache_hit_requests: Int8 | null;
+  cache_hit_savings_usd: Numeric | null;
+  cache_read_cost_usd: Numeric | null;
+  cache_read_savings_usd: Numeric | null;
+  cache_read_tokens: Numeric | null;
+  cache_write_cost_usd: Numeric | null;
+  cache_write_tokens: Numeric | null;
+  cost_center: string | null;
+  cost_usd: Numeric | null;
+  error_requests: Int8 | null;
+  feature: string | null;
+  input_tokens: Numeric | null;
+  long_context_requests: Int8 | null;
+  model: string | null;
+  output_cost_usd: Numeric | null;
+  output_excl_reasoning_tokens: Numeric | null;
+  output_tokens: Numeric | null;
+  provider: string | null;
+  reasoning_cost_usd: Numeric | null;
+  reasoning_tokens: Numeric | null;
+  reported_cost_diff_usd: Numeric | null;
+  reported_cost_usd: Numeric | null;
+  requests: Int8 | null;
+  response_model: string | null;
+  retry_requests: Int8 | null;
+  team: string | null;
+  tenant: string | null;
+  uncached_input_cost_usd: Numeric | null;
+  uncached_input_tokens: Numeric | null;
+  unpriced_requests: Int8 | null;
+  usage_date: string | null;
+}
+
 export interface MartsFctRequestAllocation {
   cost_center: string | null;
   cost_usd: Numeric | null;
@@ -1256,6 +1290,7 @@ export interface DB {
   "intermediate.int_model_prices": IntermediateIntModelPrices;
   "intermediate.int_requests_enriched": IntermediateIntRequestsEnriched;
   "intermediate.int_requests_priced": IntermediateIntRequestsPriced;
+  "marts.fct_daily_requests": MartsFctDailyRequests;
   "marts.fct_request_allocation": MartsFctRequestAllocation;
   "marts.fct_requests": MartsFctRequests;
   "marts.mart_agent_tasks": MartsMartAgentTasks;

@@ -7,15 +7,23 @@
 -- reaches spend_floor_usd (seeds.anomaly_settings). Drivers compare the day
 -- with the mean of the 4 days: requests, tokens per request, retry, error and cache-hit shares,
 -- the rates paid per token bucket, and the response model.
-with requests as (
-    select * from marts.fct_requests
+with daily_requests as (
+    select * from marts.fct_daily_requests
 ),
 
 settings as (
     select * from staging.stg_anomaly_settings
 ),
 
-series_days as (
+answered as (
+    select
+        *,
+        coalesce(response_model, model) as answered_by
+    from daily_requests
+),
+
+series_model_days as (
+    -- Each series' day, per model that answered (the day's main one is the one most requests got).
     select
         case when grouping(tenant) = 1 then 'feature_model' else 'tenant' end as scope_type,
         case when grouping(tenant) = 1 then team || ' / ' || feature || ' / ' || model else tenant end as series_key,
@@ -24,25 +32,56 @@ series_days as (
         feature,
         model,
         tenant,
-        coalesce(sum(cost_usd), 0) as spend_usd,
-        count(*) as requests,
+        answered_by,
+        sum(cost_usd) as spend_usd,
+        sum(requests) as requests,
         sum(input_tokens + output_tokens) as tokens,
-        count(*) filter (where retry_attempt > 0) as retries,
-        count(*) filter (where is_error) as errors,
-        count(*) filter (where is_cache_hit) as cache_hits,
-        mode() within group (order by coalesce(response_model, model)) as response_model,
+        sum(retry_requests) as retries,
+        sum(error_requests) as errors,
+        sum(cache_hit_requests) as cache_hits,
         sum(uncached_input_tokens) as uncached_input_tokens,
         sum(cache_read_tokens) as cache_read_tokens,
-        sum(cache_write_5m_tokens + cache_write_1h_tokens) as cache_write_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
         sum(output_excl_reasoning_tokens) as output_tokens,
         sum(reasoning_tokens) as reasoning_tokens,
-        coalesce(sum(uncached_input_cost_usd), 0) as uncached_input_cost_usd,
-        coalesce(sum(cache_read_cost_usd), 0) as cache_read_cost_usd,
-        coalesce(sum(cache_write_cost_usd), 0) as cache_write_cost_usd,
-        coalesce(sum(output_cost_usd), 0) as output_cost_usd,
-        coalesce(sum(reasoning_cost_usd), 0) as reasoning_cost_usd
-    from requests
-    group by grouping sets ((usage_date, team, feature, model), (usage_date, tenant))
+        sum(uncached_input_cost_usd) as uncached_input_cost_usd,
+        sum(cache_read_cost_usd) as cache_read_cost_usd,
+        sum(cache_write_cost_usd) as cache_write_cost_usd,
+        sum(output_cost_usd) as output_cost_usd,
+        sum(reasoning_cost_usd) as reasoning_cost_usd
+    from answered
+    group by grouping sets ((usage_date, team, feature, model, answered_by), (usage_date, tenant, answered_by))
+),
+
+series_days as (
+    select
+        scope_type,
+        series_key,
+        usage_date,
+        team,
+        feature,
+        model,
+        tenant,
+        sum(spend_usd) as spend_usd,
+        sum(requests)::bigint as requests,
+        sum(tokens) as tokens,
+        sum(retries)::bigint as retries,
+        sum(errors)::bigint as errors,
+        sum(cache_hits)::bigint as cache_hits,
+        -- The mode: most requests, the first name on a tie (as mode() picks).
+        (array_agg(answered_by order by requests desc, answered_by))[1] as response_model,
+        sum(uncached_input_tokens) as uncached_input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(reasoning_tokens) as reasoning_tokens,
+        sum(uncached_input_cost_usd) as uncached_input_cost_usd,
+        sum(cache_read_cost_usd) as cache_read_cost_usd,
+        sum(cache_write_cost_usd) as cache_write_cost_usd,
+        sum(output_cost_usd) as output_cost_usd,
+        sum(reasoning_cost_usd) as reasoning_cost_usd
+    from series_model_days
+    group by scope_type, series_key, usage_date, team, feature, model, tenant
 ),
 
 series_starts as (

@@ -6,8 +6,10 @@
 -- each effect moves one factor from the period before to this one, the factors before it already
 -- moved; price is what is left, so the four add up to the change exactly. Method: README, "Why
 -- spend changed".
-with requests as (
-    select * from marts.fct_requests
+with daily_cost as (
+    -- Spend, requests and tokens per day x team x feature x model add up to any period exactly:
+    -- the daily mart is far smaller than the requests.
+    select * from marts.mart_daily_cost
 ),
 
 period_types as (
@@ -18,16 +20,16 @@ period_types as (
 cells as (
     select
         period_types.period_type,
-        date_trunc(period_types.period_type, requests.usage_date)::date as period_start,
-        requests.team,
-        requests.feature,
-        requests.model,
-        count(*) as requests,
-        sum(requests.input_tokens + requests.output_tokens) as tokens,
-        coalesce(sum(requests.cost_usd), 0) as cost_usd
-    from requests
+        date_trunc(period_types.period_type, daily_cost.usage_date)::date as period_start,
+        daily_cost.team,
+        daily_cost.feature,
+        daily_cost.model,
+        sum(daily_cost.requests)::bigint as requests,
+        sum(daily_cost.input_tokens + daily_cost.output_tokens)::bigint as tokens,
+        sum(daily_cost.cost_usd) as cost_usd
+    from daily_cost
     cross join period_types
-    group by period_types.period_type, date_trunc(period_types.period_type, requests.usage_date)::date, requests.team, requests.feature, requests.model
+    group by period_types.period_type, date_trunc(period_types.period_type, daily_cost.usage_date)::date, daily_cost.team, daily_cost.feature, daily_cost.model
 ),
 
 periods as (
