@@ -33,30 +33,50 @@ with_price_model as (
         and exact.model = requests.model
 ),
 
-matched as (
+price_tiers as (
+    -- Each price row at each service tier and context length: a request's rates are one of these.
     select
-        with_price_model.*,
-        prices.effective_from as price_effective_from,
-        prices.long_context_threshold is not null
-            and with_price_model.input_tokens > prices.long_context_threshold as is_long_context,
-        case with_price_model.service_tier
+        prices.*,
+        tiers.service_tier,
+        context.is_long_context,
+        case tiers.service_tier
             when 'standard' then 1::numeric
             when 'batch' then prices.batch_multiplier
             when 'flex' then prices.flex_multiplier
             when 'priority' then prices.priority_multiplier
-        end as tier_multiplier,
-        prices.input_per_mtok,
-        prices.output_per_mtok,
-        prices.cache_read_per_mtok,
-        prices.cache_write_5m_per_mtok,
-        prices.cache_write_1h_per_mtok,
-        prices.reasoning_per_mtok,
-        prices.lc_input_per_mtok,
-        prices.lc_output_per_mtok,
-        prices.lc_cache_read_per_mtok,
-        prices.lc_cache_write_5m_per_mtok,
-        prices.lc_cache_write_1h_per_mtok,
-        prices.lc_reasoning_per_mtok
+        end as tier_multiplier
+    from prices
+    cross join (values ('standard'), ('batch'), ('flex'), ('priority')) as tiers (service_tier)
+    cross join (values (true), (false)) as context (is_long_context)
+),
+
+price_rates as (
+    -- The rates per token, computed once per price row, tier and context length instead of once
+    -- per request (numeric multiplication was most of this model's time).
+    select
+        provider,
+        model,
+        effective_from,
+        effective_to,
+        service_tier,
+        is_long_context,
+        tier_multiplier,
+        (case when is_long_context then lc_input_per_mtok else input_per_mtok end) * tier_multiplier * 0.000001 as uncached_input_rate,
+        (case when is_long_context then lc_cache_read_per_mtok else cache_read_per_mtok end) * tier_multiplier * 0.000001 as cache_read_rate,
+        (case when is_long_context then lc_cache_write_5m_per_mtok else cache_write_5m_per_mtok end) * tier_multiplier * 0.000001 as cache_write_5m_rate,
+        (case when is_long_context then lc_cache_write_1h_per_mtok else cache_write_1h_per_mtok end) * tier_multiplier * 0.000001 as cache_write_1h_rate,
+        (case when is_long_context then lc_output_per_mtok else output_per_mtok end) * tier_multiplier * 0.000001 as output_rate,
+        (case when is_long_context then lc_reasoning_per_mtok else reasoning_per_mtok end) * tier_multiplier * 0.000001 as reasoning_rate
+    from price_tiers
+),
+
+matched as (
+    select
+        with_price_model.*,
+        prices.effective_from as price_effective_from,
+        prices.effective_to as price_effective_to,
+        prices.long_context_threshold is not null
+            and with_price_model.input_tokens > prices.long_context_threshold as is_long_context
     from with_price_model
     left join prices
         on prices.provider = with_price_model.provider
@@ -68,13 +88,23 @@ matched as (
 rates as (
     select
         matched.*,
-        (case when is_long_context then lc_input_per_mtok else input_per_mtok end) * tier_multiplier * 0.000001 as uncached_input_rate,
-        (case when is_long_context then lc_cache_read_per_mtok else cache_read_per_mtok end) * tier_multiplier * 0.000001 as cache_read_rate,
-        (case when is_long_context then lc_cache_write_5m_per_mtok else cache_write_5m_per_mtok end) * tier_multiplier * 0.000001 as cache_write_5m_rate,
-        (case when is_long_context then lc_cache_write_1h_per_mtok else cache_write_1h_per_mtok end) * tier_multiplier * 0.000001 as cache_write_1h_rate,
-        (case when is_long_context then lc_output_per_mtok else output_per_mtok end) * tier_multiplier * 0.000001 as output_rate,
-        (case when is_long_context then lc_reasoning_per_mtok else reasoning_per_mtok end) * tier_multiplier * 0.000001 as reasoning_rate
+        -- Standard is 1 whether or not a price is in force.
+        case when matched.service_tier = 'standard' then 1::numeric else price_rates.tier_multiplier end as tier_multiplier,
+        price_rates.uncached_input_rate,
+        price_rates.cache_read_rate,
+        price_rates.cache_write_5m_rate,
+        price_rates.cache_write_1h_rate,
+        price_rates.output_rate,
+        price_rates.reasoning_rate
     from matched
+    left join price_rates
+        on price_rates.provider = matched.provider
+        and price_rates.model = matched.price_model
+        and price_rates.effective_from = matched.price_effective_from
+        and price_rates.effective_to = matched.price_effective_to
+        and price_rates.service_tier = matched.service_tier
+        -- Unknown length (no input tokens): the standard rates, as before.
+        and price_rates.is_long_context = coalesce(matched.is_long_context, false)
 ),
 
 bucket_costs as (

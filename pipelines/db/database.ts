@@ -110,14 +110,11 @@ export interface IntermediateIntRequestsEnriched {
 
 export interface IntermediateIntRequestsPriced {
   cache_read_cost_usd: Numeric | null;
-  cache_read_per_mtok: Numeric | null;
   cache_read_rate: Numeric | null;
   cache_read_savings_usd: Numeric | null;
   cache_read_tokens: Int8 | null;
-  cache_write_1h_per_mtok: Numeric | null;
   cache_write_1h_rate: Numeric | null;
   cache_write_1h_tokens: Int8 | null;
-  cache_write_5m_per_mtok: Numeric | null;
   cache_write_5m_rate: Numeric | null;
   cache_write_5m_tokens: Int8 | null;
   cache_write_cost_usd: Numeric | null;
@@ -132,7 +129,6 @@ export interface IntermediateIntRequestsPriced {
   feature_key: string | null;
   feedback: number | null;
   guardrail_flags: Json | null;
-  input_per_mtok: Numeric | null;
   input_tokens: Int8 | null;
   is_cache_hit: boolean | null;
   is_error: boolean | null;
@@ -140,12 +136,6 @@ export interface IntermediateIntRequestsPriced {
   is_refusal: boolean | null;
   is_unpriced: boolean | null;
   latency_ms: number | null;
-  lc_cache_read_per_mtok: Numeric | null;
-  lc_cache_write_1h_per_mtok: Numeric | null;
-  lc_cache_write_5m_per_mtok: Numeric | null;
-  lc_input_per_mtok: Numeric | null;
-  lc_output_per_mtok: Numeric | null;
-  lc_reasoning_per_mtok: Numeric | null;
   list_cache_read_cost_usd: Numeric | null;
   list_cache_write_cost_usd: Numeric | null;
   list_cost_usd: Numeric | null;
@@ -157,17 +147,16 @@ export interface IntermediateIntRequestsPriced {
   outcome: string | null;
   output_cost_usd: Numeric | null;
   output_excl_reasoning_tokens: Int8 | null;
-  output_per_mtok: Numeric | null;
   output_rate: Numeric | null;
   output_tokens: Int8 | null;
   price_effective_from: Timestamp | null;
+  price_effective_to: Timestamp | null;
   price_model: string | null;
   product_area: string | null;
   prompt_chars: number | null;
   prompt_version: string | null;
   provider: string | null;
   reasoning_cost_usd: Numeric | null;
-  reasoning_per_mtok: Numeric | null;
   reasoning_rate: Numeric | null;
   reasoning_tokens: Int8 | null;
   reported_cost_usd: Numeric | null;
