@@ -58,6 +58,7 @@ price_rates as (
         model,
         effective_from,
         effective_to,
+        long_context_threshold,
         service_tier,
         is_long_context,
         tier_multiplier,
@@ -70,41 +71,29 @@ price_rates as (
     from price_tiers
 ),
 
-matched as (
+rates as (
+    -- The price in force at the request's timestamp, at its tier and context length (above the
+    -- threshold: long; no input tokens: the standard rates).
     select
         with_price_model.*,
-        prices.effective_from as price_effective_from,
-        prices.effective_to as price_effective_to,
-        prices.long_context_threshold is not null
-            and with_price_model.input_tokens > prices.long_context_threshold as is_long_context
-    from with_price_model
-    left join prices
-        on prices.provider = with_price_model.provider
-        and prices.model = with_price_model.price_model
-        and with_price_model.event_at >= prices.effective_from
-        and with_price_model.event_at < prices.effective_to
-),
-
-rates as (
-    select
-        matched.*,
+        price_rates.effective_from as price_effective_from,
+        coalesce(price_rates.is_long_context, false) as is_long_context,
         -- Standard is 1 whether or not a price is in force.
-        case when matched.service_tier = 'standard' then 1::numeric else price_rates.tier_multiplier end as tier_multiplier,
+        case when with_price_model.service_tier = 'standard' then 1::numeric else price_rates.tier_multiplier end as tier_multiplier,
         price_rates.uncached_input_rate,
         price_rates.cache_read_rate,
         price_rates.cache_write_5m_rate,
         price_rates.cache_write_1h_rate,
         price_rates.output_rate,
         price_rates.reasoning_rate
-    from matched
+    from with_price_model
     left join price_rates
-        on price_rates.provider = matched.provider
-        and price_rates.model = matched.price_model
-        and price_rates.effective_from = matched.price_effective_from
-        and price_rates.effective_to = matched.price_effective_to
-        and price_rates.service_tier = matched.service_tier
-        -- Unknown length (no input tokens): the standard rates, as before.
-        and price_rates.is_long_context = coalesce(matched.is_long_context, false)
+        on price_rates.provider = with_price_model.provider
+        and price_rates.model = with_price_model.price_model
+        and price_rates.service_tier = with_price_model.service_tier
+        and with_price_model.event_at >= price_rates.effective_from
+        and with_price_model.event_at < price_rates.effective_to
+        and price_rates.is_long_context = coalesce(price_rates.long_context_threshold is not null and with_price_model.input_tokens > price_rates.long_context_threshold, false)
 ),
 
 bucket_costs as (

@@ -150,7 +150,6 @@ export interface IntermediateIntRequestsPriced {
   output_rate: Numeric | null;
   output_tokens: Int8 | null;
   price_effective_from: Timestamp | null;
-  price_effective_to: Timestamp | null;
   price_model: string | null;
   product_area: string | null;
   prompt_chars: number | null;
