@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { UserError } from '../util/errors.js';
+import { distributeSources } from './citus.js';
 import { syncContractColumns } from './contract-columns.js';
 
 export interface MigrateOutcome {
@@ -17,7 +18,8 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> 
         .catch(() => new Set<string>());
     if (Object.keys(migrations).every((name) => done.has(name))) {
         const added = await syncContractColumns(db);
-        return { applied: added.map((c) => `contract column ${c}`) };
+        const citus = await distributeSources(db);
+        return { applied: [...added.map((c) => `contract column ${c}`), ...citus] };
     }
     const migrator = new Migrator({
         db,
@@ -34,5 +36,6 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> 
     }
     const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     const added = await syncContractColumns(db);
-    return { applied: [...applied, ...added.map((c) => `contract column ${c}`)] };
+    const citus = await distributeSources(db);
+    return { applied: [...applied, ...added.map((c) => `contract column ${c}`), ...citus] };
 }

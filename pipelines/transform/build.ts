@@ -5,7 +5,19 @@ import type { Pool, PoolClient } from 'pg';
 import { addDays } from '../../reports/period.js';
 import { projectRoot } from '../util/project-root.js';
 import { ancestorsOf, selectModels, type Dag } from './dag.js';
-import { chunkedSteps, type DayRange, dayChunks, dayRanges, incrementalSteps, periodStart, tableSteps, viewSteps, type Wrapped } from './materialize.js';
+import { hasCitus } from '../db/citus.js';
+import {
+    chunkedSteps,
+    type DayRange,
+    dayChunks,
+    dayRanges,
+    incrementalSteps,
+    periodStart,
+    tableSteps,
+    type TableOptions,
+    viewSteps,
+    type Wrapped,
+} from './materialize.js';
 import type { ModelDef, Project } from './project.js';
 import { seedHash } from './seeds.js';
 
@@ -136,6 +148,7 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
     let snapshot: number;
     let priority: Map<string, number>;
     let unlogged: boolean;
+    let citus: boolean;
     const fullRefresh = options.fullRefresh ?? false;
     {
         const client = await pool.connect();
@@ -148,6 +161,7 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                 )
             ).rows[0];
             unlogged = options.unlogged ?? (server.minimal && !server.horizon);
+            citus = await hasCitus(client);
             if ((await client.query('select 1 from ops.build_marker limit 1')).rowCount === 0) {
                 // Crash recovery empties unlogged tables (and the marker): their saved state is void.
                 // Forgetting it in the marker's transaction makes each model rebuild in full on its
@@ -188,14 +202,14 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                         await inTransaction(client, () => steps.run(client));
                         result = { id: model.id, materialized: 'view', status: 'success', mode: 'view', ms: Date.now() - started };
                     } else if (model.materialized === 'table') {
-                        const steps = tableSteps(model, unlogged);
+                        const steps = tableSteps(model, { unlogged, citus });
                         statement = steps.statement;
                         const rows = await inTransaction(client, () => steps.run(client));
                         result = { id: model.id, materialized: 'table', status: 'success', mode: 'full', rows, ms: Date.now() - started };
                     } else {
                         result = await buildIncremental(
                             client,
-                            { pool, threads, settings, unlogged, poolSize: pool.options.max ?? 10 },
+                            { pool, threads, settings, table: { unlogged, citus }, poolSize: pool.options.max ?? 10 },
                             project,
                             dag,
                             model,
@@ -266,8 +280,8 @@ interface BuildContext {
     readonly pool: Pool;
     readonly threads: number;
     readonly settings: readonly string[];
-    /** Tables are created unlogged (see migrations/2026-11-30T0900_build_marker.ts). */
-    readonly unlogged: boolean;
+    /** Tables are created unlogged (see migrations/2026-11-30T0900_build_marker.ts), distributed on Citus. */
+    readonly table: TableOptions;
     /** Connections the pool can hand out at once. */
     readonly poolSize: number;
 }
@@ -285,7 +299,7 @@ async function buildChunked(client: PoolClient, ctx: BuildContext, model: ModelD
     if (!span.lo || !span.hi) return undefined;
     const chunks = dayChunks(span.lo, span.hi, ctx.threads * 2, model.grain);
     if (chunks.length < 2) return undefined;
-    const steps = chunkedSteps(model, ctx.unlogged);
+    const steps = chunkedSteps(model, ctx.table);
     onStatement(steps.statement);
     await steps.create(client);
     let rows = 0;
@@ -386,7 +400,7 @@ async function buildIncremental(
         const chunked = await buildChunked(client, ctx, model, onStatement, saveState);
         if (chunked !== undefined)
             return { id: model.id, materialized: 'incremental', status: 'success', mode: 'full', rows: chunked, ms: Date.now() - started };
-        const steps = tableSteps(model, ctx.unlogged);
+        const steps = tableSteps(model, ctx.table);
         onStatement(steps.statement);
         const rows = await inTransaction(client, async () => {
             const n = await steps.run(client);

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { loadModule, parseSync, scanSync } from 'libpg-query';
+import { citusSubsetProblems } from './citus-subset.js';
 import type { ModelDef, Project } from './project.js';
 
 /**
@@ -12,7 +13,8 @@ import type { ModelDef, Project } from './project.js';
  *   (`select * from schema.name [where ...]`), and those come first;
  * - `final`: the last CTE is `final` and the model ends with `select * from final`;
  * - `layout`: no tabs, no trailing spaces, indentation in fours, a final newline;
- * - `docs`: every model has a description in the YAML beside it.
+ * - `docs`: every model has a description in the YAML beside it;
+ * - `citus-*`: model and data-test SQL stay inside what Citus runs (citus-subset.ts).
  */
 export interface LintProblem {
     readonly file: string;
@@ -92,6 +94,7 @@ export function lintModel(model: ModelDef, root: string): LintProblem[] {
     } catch {
         return problems; // the dependency reader reports unparseable SQL with its line
     }
+    for (const p of citusSubsetProblems(sql)) report(p.line, p.rule, p.message);
     for (const [i, t] of tokens.entries()) {
         const word = t.keywordKind > 0 || t.tokenName === 'IDENT';
         if (word && !t.text.startsWith('"') && t.text !== t.text.toLowerCase())
@@ -172,7 +175,8 @@ export function lintModel(model: ModelDef, root: string): LintProblem[] {
 /** Every model of the project, checked. */
 export async function lintProject(project: Project): Promise<LintProblem[]> {
     await loadModule();
-    return project.models.flatMap((m) => lintModel(m, project.root));
+    const tests = project.tests.flatMap((t) => (t.sql ? citusSubsetProblems(t.sql).map((p) => ({ ...p, file: `data test ${t.name} (on ${t.model})` })) : []));
+    return [...project.models.flatMap((m) => lintModel(m, project.root)), ...tests];
 }
 
 export function formatProblem(p: LintProblem): string {

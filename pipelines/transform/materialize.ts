@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { isoDay } from '../../reports/period.js';
+import { distributeModelTable } from '../db/citus.js';
 import type { Grain, ModelDef } from './project.js';
 
 export const quoteIdent = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
@@ -80,10 +81,42 @@ export function viewSteps(model: ModelDef): { statement: Wrapped; run: Step } {
     };
 }
 
+/** How built tables are created: unlogged (no WAL), and whether the server is a Citus coordinator. */
+export interface TableOptions {
+    readonly unlogged: boolean;
+    readonly citus: boolean;
+}
+
+/**
+ * Creates the model's table empty under `tmp` (its columns from the model SQL), distributed on
+ * Citus when the model says `distributed_by`.
+ */
+async function createEmpty(client: PoolClient, model: ModelDef, tmp: string, opts: TableOptions): Promise<void> {
+    await client.query(`drop table if exists ${rel(model.schema, tmp)}`);
+    await client.query(
+        wrap(`create ${opts.unlogged ? 'unlogged ' : ''}table ${rel(model.schema, tmp)} as\nselect * from (\n`, model, '\n) as model_rows\nwith no data').text,
+    );
+    if (opts.citus && model.distributedBy) await distributeModelTable(client, `${model.schema}.${tmp}`, model.distributedBy);
+}
+
 /** A table built under a temporary name and swapped in: readers never see it empty or half-built. */
-export function tableSteps(model: ModelDef, unlogged = false): { statement: Wrapped; run: Step } {
+export function tableSteps(model: ModelDef, opts: TableOptions = { unlogged: false, citus: false }): { statement: Wrapped; run: Step } {
     const tmp = `${model.name}__building`;
-    const statement = wrap(`create ${unlogged ? 'unlogged ' : ''}table ${rel(model.schema, tmp)} as\n`, model);
+    if (opts.citus && model.distributedBy) {
+        // Citus: CREATE TABLE AS would gather every row on the coordinator; an empty distributed
+        // table filled by INSERT ... SELECT runs shard by shard on the workers.
+        const statement = wrap(`insert into ${rel(model.schema, tmp)}\nselect * from (\n`, model, '\n) as model_rows');
+        return {
+            statement,
+            run: async (client) => {
+                await createEmpty(client, model, tmp, opts);
+                const res = await client.query(statement.text);
+                await swapIn(client, model, tmp);
+                return res.rowCount ?? 0;
+            },
+        };
+    }
+    const statement = wrap(`create ${opts.unlogged ? 'unlogged ' : ''}table ${rel(model.schema, tmp)} as\n`, model);
     return {
         statement,
         run: async (client) => {
@@ -110,10 +143,17 @@ async function swapIn(client: PoolClient, model: ModelDef, tmp: string): Promise
     for (const v of views) await client.query(`create view ${rel(v.schema, v.name)} as ${v.definition}`);
 }
 
-/** Sets the window the model SQL reads (tokenmart.window_start()/window_end()) for this transaction; '' is open. */
-export async function setWindow(client: PoolClient, r: DayRange): Promise<void> {
-    const at = (d: string) => (d.endsWith('infinity') ? '' : `${d}T00:00:00Z`);
-    await client.query(`select set_config('tokenmart.window_start', $1, true), set_config('tokenmart.window_end', $2, true)`, [at(r.start), at(r.end)]);
+/**
+ * Sets the window the model SQL reads (tokenmart.window_start()/window_end()) for this transaction;
+ * '' is open. SET LOCAL rather than set_config(): on Citus, with propagate_set_commands = 'local',
+ * it reaches the workers that evaluate the model SQL too (set_config() would not, and a worker
+ * would read the whole of time). On a server without Citus that setting is an inert placeholder.
+ */
+export async function setWindow(client: PoolClient, r: DayRange | undefined): Promise<void> {
+    const at = (d: string | undefined) => (!d || d.endsWith('infinity') ? '' : `${isoDay(Date.parse(`${d}T00:00:00Z`))}T00:00:00Z`);
+    await client.query(
+        `set local citus.propagate_set_commands = 'local'; set local tokenmart.window_start = '${at(r?.start)}'; set local tokenmart.window_end = '${at(r?.end)}'`,
+    );
 }
 
 /**
@@ -124,7 +164,7 @@ export async function setWindow(client: PoolClient, r: DayRange): Promise<void> 
  */
 export function chunkedSteps(
     model: ModelDef,
-    unlogged: boolean,
+    opts: TableOptions,
 ): {
     readonly statement: Wrapped;
     readonly create: (client: PoolClient) => Promise<void>;
@@ -134,7 +174,6 @@ export function chunkedSteps(
 } {
     const tmp = `${model.name}__building`;
     const day = quoteIdent(model.dayColumn!);
-    const create = wrap(`create ${unlogged ? 'unlogged ' : ''}table ${rel(model.schema, tmp)} as\nselect * from (\n`, model, '\n) as model_rows\nwith no data');
     const statement = wrap(
         `insert into ${rel(model.schema, tmp)}\nselect * from (\n`,
         model,
@@ -142,10 +181,7 @@ export function chunkedSteps(
     );
     return {
         statement,
-        create: async (client) => {
-            await client.query(`drop table if exists ${rel(model.schema, tmp)}`);
-            await client.query(create.text);
-        },
+        create: (client) => createEmpty(client, model, tmp, opts),
         fill: async (client, r) => {
             await setWindow(client, r);
             return (await client.query(statement.text, [r.start, r.end])).rowCount ?? 0;
@@ -201,7 +237,7 @@ export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): 
                 const res = await client.query(statement.text, [r.start, r.end]);
                 rows += res.rowCount ?? 0;
             }
-            await client.query(`select set_config('tokenmart.window_start', '', true), set_config('tokenmart.window_end', '', true)`);
+            await setWindow(client, undefined);
             await client.query(`analyze ${rel(model.schema, model.name)}`);
             return rows;
         },

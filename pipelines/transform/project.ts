@@ -52,6 +52,11 @@ export interface ModelDef {
      * dedupe reads every copy in raw): each chunk would read it again.
      */
     readonly chunkedFullRefresh: boolean;
+    /**
+     * On Citus (pipelines/db/citus.ts): the column the table is distributed by, beside raw.events'
+     * shards (request_id). Ignored on a server without Citus.
+     */
+    readonly distributedBy?: string;
     readonly indexes: readonly (readonly string[])[];
     readonly description: string;
     readonly columns: readonly ColumnDoc[];
@@ -59,7 +64,7 @@ export interface ModelDef {
 
 export type Grain = 'day' | 'week' | 'month';
 
-const MODEL_CONFIG_KEYS = ['materialized', 'day_column', 'lookback_days', 'lookahead_days', 'grain', 'chunked_full_refresh', 'indexes'];
+const MODEL_CONFIG_KEYS = ['materialized', 'day_column', 'lookback_days', 'lookahead_days', 'grain', 'chunked_full_refresh', 'distributed_by', 'indexes'];
 
 export interface SeedDef {
     readonly id: string;
@@ -225,6 +230,8 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                 if (!Number.isInteger(v) || v < 0 || v > 366)
                     throw new UserError(`models: ${where}: ${name}: ${key} must be a whole number of days from 0 to 366`);
             }
+            if (cfg.distributed_by !== undefined && (materialized === 'view' || typeof cfg.distributed_by !== 'string'))
+                throw new UserError(`models: ${where}: ${name}: distributed_by names one column of a table or incremental model (Citus only)`);
             const id = `${layer}.${name}`;
             models.push({
                 id,
@@ -240,6 +247,7 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                 lookaheadDays: Number(cfg.lookahead_days ?? 0),
                 grain,
                 chunkedFullRefresh: cfg.chunked_full_refresh !== false,
+                distributedBy: cfg.distributed_by,
                 indexes: (cfg.indexes ?? []) as string[][],
                 description: String(entry.description ?? ''),
                 columns: columnsFrom(entry.columns),

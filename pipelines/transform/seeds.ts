@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { referenceSeed } from '../db/citus.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Pool } from 'pg';
@@ -61,6 +62,7 @@ export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
             else {
                 await client.query(`drop table if exists seeds.${q(seed.name)} cascade`);
                 await client.query(`create table seeds.${q(seed.name)} (${seed.columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`);
+                await referenceSeed(client, `seeds.${seed.name}`);
             }
             for (let start = 0; start < rows.length; start += 500) {
                 const chunk = rows.slice(start, start + 500);
