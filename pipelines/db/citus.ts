@@ -27,9 +27,11 @@ const SOURCE_TABLES: readonly { readonly table: string; readonly by?: string }[]
     { table: 'raw.first_copies', by: 'request_id' },
 ];
 
-/** Whether this database has the citus extension (cached per connection-holding caller). */
+const HAS_CITUS = "select exists (select 1 from pg_extension where extname = 'citus') as on";
+
+/** Whether this database has the citus extension. */
 export async function hasCitus(client: Pick<PoolClient, 'query'>): Promise<boolean> {
-    const { rows } = await client.query<{ on: boolean }>("select exists (select 1 from pg_extension where extname = 'citus') as on");
+    const { rows } = await client.query<{ on: boolean }>(HAS_CITUS);
     return rows[0].on;
 }
 
@@ -38,7 +40,7 @@ export async function hasCitus(client: Pick<PoolClient, 'query'>): Promise<boole
  * metadata is left alone). Returns what it did, a line each.
  */
 export async function distributeSources(db: Kysely<unknown>): Promise<readonly string[]> {
-    const on = await sql<{ on: boolean }>`select exists (select 1 from pg_extension where extname = 'citus') as on`.execute(db);
+    const on = await sql.raw<{ on: boolean }>(HAS_CITUS).execute(db);
     if (!on.rows[0].on) return [];
     const done: string[] = [];
     const known = await sql<{ rel: string }>`select logicalrelid::regclass::text as rel from pg_dist_partition`.execute(db);

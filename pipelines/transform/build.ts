@@ -75,7 +75,11 @@ function inputsHash(project: Project, dag: Dag, model: ModelDef): string {
     const seeds = new Map(project.seeds.map((s) => [s.id, s]));
     for (const id of [model.id, ...[...ancestorsOf(dag, model.id)].sort()]) {
         const m = byId.get(id);
-        if (m) h.update(`${id}\n${m.sql}\n${m.materialized}:${m.dayColumn}:${m.grain}:${m.lookbackDays}:${m.lookaheadDays}:${JSON.stringify(m.indexes)}\n`);
+        // distributedBy: on Citus, a model newly distributed is rebuilt, which moves its rows to the workers.
+        if (m)
+            h.update(
+                `${id}\n${m.sql}\n${m.materialized}:${m.dayColumn}:${m.grain}:${m.lookbackDays}:${m.lookaheadDays}:${m.distributedBy ?? ''}:${JSON.stringify(m.indexes)}\n`,
+            );
         const s = seeds.get(id);
         if (s) h.update(`${id}:${seedHash(s)}\n`);
     }
