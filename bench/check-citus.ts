@@ -8,7 +8,8 @@ import { writeBenchEvents } from './bench-events.js';
 /**
  * check:citus: the whole pipeline (`tokenmart demo`: migrate, ingest, seed, build, test, weekly
  * report, digests, chargeback) on a Citus cluster and on single-node PostgreSQL, the same demo
- * logs into each, then every mart compared row for row. Usage, with DATABASE_URL pointing at a
+ * logs into each; then a daily run with more events, an erasure (forget) and a retention drop on
+ * each; then every relation compared row for row. Usage, with DATABASE_URL pointing at a
  * database on a Citus coordinator that has its workers added (docs/scaling.md sets one up):
  *
  *     DATABASE_URL=postgres://user:pass@coordinator:5432/db npm run check:citus [-- --scale X]
@@ -159,16 +160,31 @@ await freshDatabase(url!, SINGLE_DB, false);
 const singleSeconds = runDemo('single', singleUrl);
 const citusSeconds = runDemo('citus', citusUrl);
 // Then one more batch of events on the demo's last day: an incremental daily run on each.
-const nextDay = join(homeOf('next-day'));
+const nextDay = homeOf('next-day');
 writeBenchEvents(nextDay, NEXT_DAY_EVENTS, 1, (Date.parse(`${endDate}T00:00:00Z`) - Date.parse('2026-10-01T00:00:00Z')) / 2500);
 const singleDay = tokenmart('single', singleUrl, ['run', '--daily', '--source', nextDay]);
 const citusDay = tokenmart('citus', citusUrl, ['run', '--daily', '--source', nextDay]);
+// Then what deletes raw rows (distributed deletes, first copies recomputed): the busiest user
+// erased, and raw older than 30 days dropped by retention, each rebuilding what it touched.
+const busiest = await onServer(singleUrl, async (c) => {
+    const { rows } = await c.query<{ user_id: string }>(
+        'select user_id from raw.events where user_id is not null group by user_id order by count(*) desc, user_id limit 1',
+    );
+    return rows[0].user_id;
+});
+const deletes = (name: string, u: string) =>
+    tokenmart(name, u, ['forget', '--user', busiest]) + tokenmart(name, u, ['retention', '--raw-days', '30']) + tokenmart(name, u, ['build']);
+const singleDeletes = deletes('single', singleUrl);
+const citusDeletes = deletes('citus', citusUrl);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x the single node's time`;
 console.log(
     `demo (migrate, ingest, seed, build, test, weekly report, digests, chargeback): single node ${singleSeconds.toFixed(1)} s, citus ${citusSeconds.toFixed(1)} s (${ratio(citusSeconds, singleSeconds)})`,
 );
 console.log(
     `then ${NEXT_DAY_EVENTS} events on ${endDate}, tokenmart run --daily (ingest, incremental build, tests, report): single node ${singleDay.toFixed(1)} s, citus ${citusDay.toFixed(1)} s (${ratio(citusDay, singleDay)})`,
+);
+console.log(
+    `then forget --user (the busiest), retention --raw-days 30, build: single node ${singleDeletes.toFixed(1)} s, citus ${citusDeletes.toFixed(1)} s (${ratio(citusDeletes, singleDeletes)})`,
 );
 
 const distributed = await onServer(citusUrl, (c) =>

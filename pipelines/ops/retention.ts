@@ -53,9 +53,11 @@ export async function applyRetention(pool: Pool, rawDays: number, now = new Date
             await refreshFirstCopies(client, ids);
             rawEvents += ids.length;
         }
-        rawEvents += await deleteRawRows(client, "event_at < ($1::date at time zone 'UTC')", [horizon]);
-        const quarantinedLines =
-            (await client.query("delete from ops.quarantine where quarantined_at < ($1::date at time zone 'UTC')", [horizon])).rowCount ?? 0;
+        // The horizon's UTC midnight as a parameter: Citus refuses a stable expression (a date at a
+        // time zone) beside a column in a DELETE on a distributed table.
+        const cutoff = `${horizon}T00:00:00Z`;
+        rawEvents += await deleteRawRows(client, 'event_at < $1::timestamptz', [cutoff]);
+        const quarantinedLines = (await client.query('delete from ops.quarantine where quarantined_at < $1::timestamptz', [cutoff])).rowCount ?? 0;
         await client.query('commit');
         return { horizon, rawEvents, quarantinedLines };
     } catch (err) {
