@@ -7,16 +7,45 @@ with requests as (
         and usage_date < tokenmart.window_end_date()
 ),
 
-monthly as (
+month_sessions as (
+    -- One row per month x tenant x session: grouping hashes, where count(distinct) would sort
+    -- every request of the month.
+    select
+        date_trunc('month', usage_date)::date as month_start,
+        tenant,
+        session_id
+    from requests
+    group by date_trunc('month', usage_date)::date, tenant, session_id
+),
+
+monthly_sessions as (
+    select
+        month_start,
+        tenant,
+        count(session_id) as sessions
+    from month_sessions
+    group by month_start, tenant
+),
+
+monthly_requests as (
     select
         date_trunc('month', usage_date)::date as month_start,
         tenant,
         coalesce(sum(cost_usd), 0) as cost_usd,
         count(*) as requests,
-        count(*) filter (where is_unpriced) as unpriced_requests,
-        count(distinct session_id) as sessions
+        count(*) filter (where is_unpriced) as unpriced_requests
     from requests
     group by date_trunc('month', usage_date)::date, tenant
+),
+
+monthly as (
+    select
+        monthly_requests.*,
+        monthly_sessions.sessions
+    from monthly_requests
+    inner join monthly_sessions
+        on monthly_sessions.month_start = monthly_requests.month_start
+        and monthly_sessions.tenant is not distinct from monthly_requests.tenant
 ),
 
 final as (
