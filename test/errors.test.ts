@@ -63,7 +63,7 @@ describe('every failure a user can cause is one line with the fix', () => {
         const dir = tempDir('config-typo');
         writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ ingest: { maxErrorrate: 0.5 } }));
         expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(
-            `config: ${join(dir, 'tokenmart.config.json')}: key "ingest.maxErrorrate" is not a known key (known: ingest.maxErrorRate, ingest.onChangedFile, ingest.keepText, ingest.batchFiles, ingest.attributes); fix the value or remove the key to use the default`,
+            `config: ${join(dir, 'tokenmart.config.json')}: key "ingest.maxErrorrate" is not a known key (known: ingest.maxErrorRate, ingest.onChangedFile, ingest.keepText, ingest.batchFiles, ingest.maxDaysPerFile, ingest.attributes); fix the value or remove the key to use the default`,
         );
         writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ slack: 'x' }));
         expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/key "slack" must be an object with channel, alertChannel, teamChannels/);

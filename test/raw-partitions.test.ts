@@ -102,4 +102,25 @@ describe('raw.events: partitioned by UTC day', () => {
             await t.query(`${EXPECTED_FIRSTS}`),
         );
     });
+    it('a file whose events spread over more days than ingest.maxDaysPerFile fails whole, naming the line, and creates no partition', async () => {
+        const dir = tempDir('many-days');
+        // Wrong timestamps: a day each, 2001-01-01 on (the contract accepts years 2000 to 2100).
+        const day = (i: number) => new Date(Date.UTC(2001, 0, 1 + i)).toISOString();
+        writeLog(dir, 'spread.jsonl', jsonl(Array.from({ length: 6 }, (_, i) => event(100 + i, { timestamp: day(i) }))));
+        const before = Object.keys(await partitions(db())).length;
+        for (const unbatched of [false, true]) {
+            const run = await ingest(db().handle.pool, localSource(dir), { ...ingestOptions, maxDaysPerFile: 5, unbatched });
+            expect(run.filesFailed).toBe(1);
+            expect(run.rowsLoaded).toBe(0);
+            expect(run.files[0].reason).toMatch(/^events on more than 5 different UTC days \(line 6 adds 2001-01-06\).*raise ingest\.maxDaysPerFile$/);
+        }
+        expect(Object.keys(await partitions(db())).length).toBe(before);
+        const [failures] = await db().query("select count(*)::int as n from ops.load_failures where source_uri like '%spread.jsonl'");
+        expect(failures.n).toBe(2);
+        // At the limit it loads: five days, five new partitions.
+        writeLog(dir, 'spread.jsonl', jsonl(Array.from({ length: 5 }, (_, i) => event(100 + i, { timestamp: day(i) }))));
+        const ok = await ingest(db().handle.pool, localSource(dir), { ...ingestOptions, maxDaysPerFile: 5 });
+        expect(ok.rowsLoaded).toBe(5);
+        expect(Object.keys(await partitions(db())).length).toBe(before + 5);
+    });
 });

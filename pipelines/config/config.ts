@@ -21,6 +21,11 @@ export interface Config {
         readonly keepText: boolean;
         /** Small files per transaction: a crash makes the next run load up to this many again. */
         readonly batchFiles: number;
+        /**
+         * Distinct UTC days one file may hold events on: each day is a raw.events partition, and a
+         * file of garbage timestamps must not create thousands of them. A file over it fails whole.
+         */
+        readonly maxDaysPerFile: number;
         readonly userIdHmacKey: string | undefined;
         /** OTLP formats: the attributes that carry team, feature, tenant, user, session, environment. */
         readonly attributes: AttributeMapping;
@@ -44,7 +49,7 @@ export const CONFIG_FILE_NAME = 'tokenmart.config.json';
 const defaults = {
     timezone: 'UTC',
     schedules: { daily: '0 6 * * *', weekly: '0 7 * * 1' },
-    ingest: { maxErrorRate: 0.05, onChangedFile: 'fail' as OnChangedFile, keepText: false, batchFiles: 1000 },
+    ingest: { maxErrorRate: 0.05, onChangedFile: 'fail' as OnChangedFile, keepText: false, batchFiles: 1000, maxDaysPerFile: 1000 },
     slack: { channel: '#llm-spend', alertChannel: '#data-alerts', teamChannels: {} },
     outputDir: 'out',
     freshness: { warnAfterHours: 30, errorAfterHours: 72 },
@@ -59,7 +64,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
     timezone: null,
     outputDir: null,
     schedules: ['daily', 'weekly'],
-    ingest: ['maxErrorRate', 'onChangedFile', 'keepText', 'batchFiles', 'attributes'],
+    ingest: ['maxErrorRate', 'onChangedFile', 'keepText', 'batchFiles', 'maxDaysPerFile', 'attributes'],
     slack: ['channel', 'alertChannel', 'teamChannels'],
     freshness: ['warnAfterHours', 'errorAfterHours'],
     report: ['pdfTimeoutSeconds'],
@@ -179,6 +184,7 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
             onChangedFile: onChanged,
             keepText: keepText ?? defaults.ingest.keepText,
             batchFiles: Math.floor(num('ingest.batchFiles', defaults.ingest.batchFiles, 1, 100_000)),
+            maxDaysPerFile: Math.floor(num('ingest.maxDaysPerFile', defaults.ingest.maxDaysPerFile, 1, 40_000)),
             userIdHmacKey: env.TOKENMART_USER_ID_HMAC_KEY || undefined,
             attributes: { ...DEFAULT_ATTRIBUTE_MAPPING, ...(attributeMap as Partial<AttributeMapping>) },
         },

@@ -15,6 +15,8 @@ import { UserError } from '../util/errors.js';
 
 export interface IngestOptions {
     readonly maxErrorRate: number;
+    /** Distinct UTC days (raw.events partitions) one file may touch (default: read-records.ts DEFAULT_MAX_DAYS_PER_FILE). */
+    readonly maxDaysPerFile?: number;
     readonly onChangedFile: OnChangedFile;
     readonly keepText: boolean;
     readonly userIdHmacKey: string | undefined;
@@ -135,6 +137,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
             forgotten: await loadForgotten(client),
             notBefore: (await client.query<{ h: string }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h,
             maxErrorRate: options.maxErrorRate,
+            maxDaysPerFile: options.maxDaysPerFile,
             onProgress: (rows: number, bytes: number) => options.progress?.rows(rows, bytes),
             formats,
             forceFormat: options.format !== undefined,

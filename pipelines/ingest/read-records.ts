@@ -13,6 +13,8 @@ export const MAX_LINE_BYTES = 8 * 2 ** 20;
 /** How a file is read and mapped: the same for a file loaded alone and one of a batch. */
 export interface ReadOptions {
     readonly maxErrorRate: number;
+    /** Distinct UTC days the file may touch: each is a raw.events partition (config ingest.maxDaysPerFile). */
+    readonly maxDaysPerFile?: number;
     /** Where quarantined lines are spooled during the load (a folder of the tokenmart home). */
     readonly spoolDir: string;
     readonly forgotten?: ForgottenSubjects;
@@ -61,6 +63,9 @@ export function newFileReading(scrubber: PiiScrubber, options: ReadOptions): Fil
         ctx: lineContext(scrubber, options.forgotten, options.notBefore),
     };
 }
+
+/** Distinct UTC days one file may touch unless ingest.maxDaysPerFile says otherwise (almost three years). */
+export const DEFAULT_MAX_DAYS_PER_FILE = 1000;
 
 /** A file that is not loaded, with the reason (one line with the fix); nothing of it lands. */
 export class FileRejected extends Error {}
@@ -113,7 +118,14 @@ export async function readRecords(
                 rows += `${rowPrefix + at}\t${outcome.copyRow}\t${m.recordNo}\t${m.recordId === undefined ? '\\N' : copyText(m.recordId)}\n`;
                 r.loaded++;
                 if (options.keepSamples && r.samples.length < 3) r.samples.push(quarantineText(scrubber, JSON.stringify(m.event), m.event));
-                r.days.add(outcome.usageDate);
+                if (!r.days.has(outcome.usageDate)) {
+                    r.days.add(outcome.usageDate);
+                    const most = options.maxDaysPerFile ?? DEFAULT_MAX_DAYS_PER_FILE;
+                    if (r.days.size > most)
+                        throw new FileRejected(
+                            `events on more than ${most} different UTC days (line ${at} adds ${outcome.usageDate}); each day is a raw.events partition, so a file of wrong timestamps would create thousands: nothing of the file was loaded; check its timestamp field, split the file, or raise ingest.maxDaysPerFile`,
+                        );
+                }
                 if (outcome.unknownVersion) r.unknownVersion++;
             }
         }
@@ -180,6 +192,7 @@ export async function readRecords(
 
 /** Reading a file failed part way: the reason, with the fix. */
 export function readFailure(err: unknown, r: FileReading, spoolDir: string): FileRejected {
+    if (err instanceof FileRejected) return err;
     const msg = (err as Error).message;
     const code = (err as { code?: string }).code ?? '';
     if (['ENOSPC', 'EFBIG', 'EDQUOT'].includes(code)) {

@@ -35,6 +35,7 @@ export async function runIngest(
         onChangedFile: onChanged,
         keepText: flags.keepText ?? config.ingest.keepText,
         batchFiles: config.ingest.batchFiles,
+        maxDaysPerFile: config.ingest.maxDaysPerFile,
         userIdHmacKey: config.ingest.userIdHmacKey,
         spoolDir: join(config.home, 'spool'),
         format: flags.format,
