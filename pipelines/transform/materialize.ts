@@ -218,6 +218,9 @@ export interface DayRange {
     readonly end: string;
 }
 
+/** Rewritten rows, as a share of an incremental model's table, past which its statistics are refreshed. */
+const ANALYZE_SHARE = 0.1;
+
 /** An incremental model: delete the window's days and insert them again, in one transaction. */
 export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): { statement: Wrapped; run: Step } {
     const day = quoteIdent(model.dayColumn!);
@@ -238,7 +241,13 @@ export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): 
                 rows += res.rowCount ?? 0;
             }
             await setWindow(client, undefined);
-            await client.query(`analyze ${rel(model.schema, model.name)}`);
+            // Statistics again only when the rows rewritten are a good share of the table (as
+            // autovacuum's 10%): ANALYZE samples the whole table (1.1 s for a 1M-row fct_requests),
+            // and a new day past the histogram's end is estimated from the index's actual bounds.
+            const { rows: stats } = await client.query<{ n: number }>('select reltuples::float8 as n from pg_class where oid = $1::regclass', [
+                `${rel(model.schema, model.name)}`,
+            ]);
+            if (!(stats[0]?.n > 0) || rows > ANALYZE_SHARE * stats[0].n) await client.query(`analyze ${rel(model.schema, model.name)}`);
             return rows;
         },
     };
