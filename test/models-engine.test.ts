@@ -127,7 +127,7 @@ describe('models: incremental builds', () => {
             'marts.mart_invoice_reconciliation',
             'marts.mart_monthly_tenant_cost',
             'marts.mart_slo_status',
-            'marts.mart_weekly_cost_per_outcome',
+            'marts.mart_weekly_feature_requests',
             'marts.mart_weekly_metric_counts',
         ]);
         const cost = byId['marts.mart_daily_cost'].columns.find((c) => c.name === 'cost_usd')!;

@@ -715,6 +715,17 @@ export interface MartsMartWeeklyCostPerOutcome {
   week_start: string | null;
 }
 
+export interface MartsMartWeeklyFeatureRequests {
+  cost_usd: Numeric | null;
+  feature: string | null;
+  requests: Int8 | null;
+  resolved_outcomes: Int8 | null;
+  sessions: Int8 | null;
+  thumbs_up: Int8 | null;
+  unpriced_requests: Int8 | null;
+  week_start: string | null;
+}
+
 export interface MartsMartWeeklyMetricCounts {
   feature: string | null;
   metric: string | null;
@@ -1302,6 +1313,7 @@ export interface DB {
   "marts.mart_slo_status": MartsMartSloStatus;
   "marts.mart_spend_forecast": MartsMartSpendForecast;
   "marts.mart_weekly_cost_per_outcome": MartsMartWeeklyCostPerOutcome;
+  "marts.mart_weekly_feature_requests": MartsMartWeeklyFeatureRequests;
   "marts.mart_weekly_metric_counts": MartsMartWeeklyMetricCounts;
   "ops.build_marker": OpsBuildMarker;
   "ops.deliveries": OpsDeliveries;

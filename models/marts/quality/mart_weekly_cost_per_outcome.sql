@@ -2,8 +2,9 @@
 -- outcomes, thumbs-up and successful agent tasks, and the cost of each. A feature pays for itself
 -- when the cost per resolved outcome (or successful task) is below what one is worth to the
 -- business. Spend counts every request of the feature, failed ones included: they are paid for too.
-with requests as (
-    select * from marts.fct_requests
+with weekly as (
+    -- Counted a week at a time (incremental): this table only joins the tasks.
+    select * from marts.mart_weekly_feature_requests
 ),
 
 tasks as (
@@ -19,49 +20,6 @@ weekly_tasks as (
         count(*) filter (where is_successful) as successful_tasks
     from tasks
     group by date_trunc('week', usage_date)::date, feature
-),
-
-week_sessions as (
-    -- One row per week x feature x session: grouping hashes, where count(distinct) would sort
-    -- every request.
-    select
-        date_trunc('week', usage_date)::date as week_start,
-        feature,
-        session_id
-    from requests
-    group by date_trunc('week', usage_date)::date, feature, session_id
-),
-
-weekly_sessions as (
-    select
-        week_start,
-        feature,
-        count(session_id) as sessions
-    from week_sessions
-    group by week_start, feature
-),
-
-weekly_requests as (
-    select
-        date_trunc('week', usage_date)::date as week_start,
-        feature,
-        count(*) as requests,
-        count(*) filter (where is_unpriced) as unpriced_requests,
-        coalesce(sum(cost_usd), 0) as cost_usd,
-        count(*) filter (where outcome = 'resolved') as resolved_outcomes,
-        count(*) filter (where feedback = 1) as thumbs_up
-    from requests
-    group by date_trunc('week', usage_date)::date, feature
-),
-
-weekly as (
-    select
-        weekly_requests.*,
-        weekly_sessions.sessions
-    from weekly_requests
-    inner join weekly_sessions
-        on weekly_sessions.week_start = weekly_requests.week_start
-        and weekly_sessions.feature is not distinct from weekly_requests.feature
 ),
 
 final as (
