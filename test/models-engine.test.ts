@@ -251,7 +251,7 @@ describe('models: data tests after an incremental build', () => {
             sample: [{ request_id: 'r_90005', duplicate_count: '2' }],
         });
         // A model rebuilt in full is tested in full.
-        expect(result('chargeback_allocations_equal_shared_spend').scope).toBeUndefined();
+        expect(result('cost_per_outcome_reconciles_to_cost_mart').scope).toBeUndefined();
 
         const all = await runDataTests(t.handle.pool, loaded.project, { log: () => undefined });
         const cost = all.results.find((r) => r.name === 'fct_requests_cost_is_sum_of_buckets')!;

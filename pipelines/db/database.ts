@@ -232,6 +232,7 @@ export interface MartsFctRequestAllocation {
   rule_id: string | null;
   team: string | null;
   tenant: string | null;
+  usage_date: string | null;
 }
 
 export interface MartsFctRequests {

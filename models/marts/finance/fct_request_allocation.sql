@@ -23,6 +23,7 @@ pool_rules as (
 final as (
     select
         requests.request_id,
+        requests.usage_date,
         date_trunc('month', requests.usage_date)::date as month_start,
         requests.cost_center,
         requests.team,

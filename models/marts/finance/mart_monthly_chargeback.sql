@@ -4,7 +4,10 @@
 -- receivers and the direct spend over the teams, every split by largest remainder
 -- (tokenmart.allocate_cents). Method: README, "Chargeback".
 with pooled as (
+    -- Incremental by month (grain: month): a month's statement reads that month's requests only.
     select * from marts.fct_request_allocation
+    where usage_date >= tokenmart.window_start_date()
+        and usage_date < tokenmart.window_end_date()
 ),
 
 rules as (
