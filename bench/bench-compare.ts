@@ -77,7 +77,10 @@ console.log(`raw -> daily mart tokenmart ${(tmIngest.seconds + tmBuild).toFixed(
 console.log(
     `one new day     ${fmt(dayEvents)} events: ingest ${dayIngest.seconds.toFixed(1)} s + incremental build and data tests ${dayBuild.toFixed(1)} s = ${(dayIngest.seconds + dayBuild).toFixed(1)} s (target < 2 s)${dayOutcome.build.ok ? '' : ' BUILD FAILED'}`,
 );
-for (const r of dayOutcome.build.results.filter((x) => x.ms > 500).sort((a, b) => b.ms - a.ms).slice(0, 6))
+for (const r of dayOutcome.build.results
+    .filter((x) => x.ms > 500)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 6))
     console.log(`    ${r.id.padEnd(40)} ${(r.ms / 1000).toFixed(1)} s ${r.mode ?? ''}`);
 console.log(`daily cost mart total: tokenmart $${tmTotal}, hand-written $${baseTotal}: ${tmTotal === baseTotal ? 'equal to the cent' : 'DIFFERENT'}`);
 if (tmTotal !== baseTotal) process.exitCode = 1;
