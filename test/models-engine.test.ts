@@ -94,6 +94,9 @@ describe('models: incremental builds', () => {
         // day 3 got no new rows and is not rebuilt.
         expect(fct.days).toBe('2026-11-01..2026-11-02, 2026-11-04');
         const afterIncremental = await snapshot(t);
+        // The models built from daily sums, and the experiments' as-of weeks, hold rows to compare.
+        for (const rel of ['marts.fct_daily_sessions', 'marts.fct_daily_pooled_spend', 'marts.mart_daily_slo_calls', 'marts.mart_experiment_results'])
+            expect(afterIncremental[rel].length, rel).toBeGreaterThan(0);
 
         const full = await seedBuildTest(t.handle.pool, loaded, { fullRefresh: true, log: () => undefined });
         expect(full.build.results.find((r) => r.id === 'marts.fct_requests')!.mode).toBe('full');
@@ -117,16 +120,16 @@ describe('models: incremental builds', () => {
         expect(byId['marts.mart_daily_cost'].upstream).toEqual(['marts.fct_daily_requests']);
         expect(byId['marts.fct_requests'].downstream.sort()).toEqual([
             'marts.fct_daily_requests',
+            'marts.fct_daily_sessions',
             'marts.fct_request_allocation',
             'marts.mart_agent_tasks',
             'marts.mart_daily_quality',
             'marts.mart_daily_rag',
+            'marts.mart_daily_slo_calls',
             'marts.mart_daily_stage_latency',
             'marts.mart_daily_usage',
             'marts.mart_experiment_results',
             'marts.mart_invoice_reconciliation',
-            'marts.mart_monthly_tenant_cost',
-            'marts.mart_slo_status',
             'marts.mart_weekly_feature_requests',
             'marts.mart_weekly_metric_counts',
         ]);
@@ -134,7 +137,9 @@ describe('models: incremental builds', () => {
         expect(cost).toMatchObject({ type: 'numeric', description: expect.stringContaining('sum of the bucket costs') });
         const html = readFileSync(docs.html, 'utf8');
         expect(html).toContain('id="marts.mart_daily_quality"');
-        expect(html).toContain('Read by: <a href="#marts.fct_daily_requests">marts.fct_daily_requests</a>, <a href="#marts.fct_request_allocation">');
+        expect(html).toContain(
+            'Read by: <a href="#marts.fct_daily_requests">marts.fct_daily_requests</a>, <a href="#marts.fct_daily_sessions">marts.fct_daily_sessions</a>, <a href="#marts.fct_request_allocation">',
+        );
     });
 
     it('a replaced file re-dirties every affected day and still matches a full rebuild', async () => {
@@ -208,6 +213,10 @@ describe('models: incremental builds', () => {
         expect(dayRanges(['2026-02-14', '2026-11-30'], 0, 0, 'month')).toEqual([
             { start: '2026-02-01', end: '2026-03-01' },
             { start: '2026-11-01', end: '2026-12-01' },
+        ]);
+        // lookahead_days: all (experiments' as-of weeks): from the changed day's week on, one range.
+        expect(dayRanges(['2026-11-04', '2026-10-01', '2026-11-20'], 0, Number.POSITIVE_INFINITY, 'week')).toEqual([
+            { start: '2026-09-28', end: '9999-12-31' },
         ]);
     });
 });

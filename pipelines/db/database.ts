@@ -188,6 +188,17 @@ export interface IntermediateIntRequestsPriced {
   user_segment: string | null;
 }
 
+export interface MartsFctDailyPooledSpend {
+  cost_center: string | null;
+  cost_usd: Numeric | null;
+  month_start: string | null;
+  requests: Int8 | null;
+  rule_id: string | null;
+  team: string | null;
+  tenant: string | null;
+  usage_date: string | null;
+}
+
 export interface MartsFctDailyRequests {
   cache_hit_requests: Int8 | null;
   cache_hit_savings_usd: Numeric | null;
@@ -219,6 +230,13 @@ export interface MartsFctDailyRequests {
   uncached_input_cost_usd: Numeric | null;
   uncached_input_tokens: Numeric | null;
   unpriced_requests: Int8 | null;
+  usage_date: string | null;
+}
+
+export interface MartsFctDailySessions {
+  requests: Int8 | null;
+  session_id: string | null;
+  tenant: string | null;
   usage_date: string | null;
 }
 
@@ -494,6 +512,14 @@ export interface MartsMartDailyScopeSpend {
   scope_value: string | null;
   spend_usd: Numeric | null;
   unpriced_requests: Int8 | null;
+  usage_date: string | null;
+}
+
+export interface MartsMartDailySloCalls {
+  calls: Int8 | null;
+  feature: string | null;
+  good_calls: Int8 | null;
+  objective: string | null;
   usage_date: string | null;
 }
 
@@ -1290,7 +1316,9 @@ export interface DB {
   "intermediate.int_model_prices": IntermediateIntModelPrices;
   "intermediate.int_requests_enriched": IntermediateIntRequestsEnriched;
   "intermediate.int_requests_priced": IntermediateIntRequestsPriced;
+  "marts.fct_daily_pooled_spend": MartsFctDailyPooledSpend;
   "marts.fct_daily_requests": MartsFctDailyRequests;
+  "marts.fct_daily_sessions": MartsFctDailySessions;
   "marts.fct_request_allocation": MartsFctRequestAllocation;
   "marts.fct_requests": MartsFctRequests;
   "marts.mart_agent_tasks": MartsMartAgentTasks;
@@ -1302,6 +1330,7 @@ export interface DB {
   "marts.mart_daily_quality": MartsMartDailyQuality;
   "marts.mart_daily_rag": MartsMartDailyRag;
   "marts.mart_daily_scope_spend": MartsMartDailyScopeSpend;
+  "marts.mart_daily_slo_calls": MartsMartDailySloCalls;
   "marts.mart_daily_stage_latency": MartsMartDailyStageLatency;
   "marts.mart_daily_team_cost": MartsMartDailyTeamCost;
   "marts.mart_daily_usage": MartsMartDailyUsage;

@@ -271,30 +271,28 @@ export function periodStart(day: string, grain: Grain): string {
     return isoDay(period(Date.parse(`${day}T00:00:00Z`), grain)[0]);
 }
 
+/** The end of an open-ended range (lookahead_days: all): later than any day a model holds. */
+export const LAST_DAY = '9999-12-31';
+
 /**
  * Merges changed days into contiguous [start, end) ranges: each day with its lookback (the days
- * before it) and lookahead (the days after it whose rows depend on it), widened to whole periods.
+ * before it) and lookahead (the days after it whose rows depend on it; Infinity: every later day),
+ * widened to whole periods.
  */
 export function dayRanges(days: readonly string[], lookbackDays: number, lookaheadDays = 0, grain: Grain = 'day'): DayRange[] {
-    const all = new Set<number>();
-    for (const d of days) {
-        const t = Date.parse(`${d}T00:00:00Z`);
-        const [first] = period(t - lookbackDays * DAY_MS, grain);
-        const [, last] = period(t + lookaheadDays * DAY_MS, grain);
-        for (let u = first; u <= last; u += DAY_MS) all.add(u);
+    const spans = days
+        .map((d) => {
+            const t = Date.parse(`${d}T00:00:00Z`);
+            const [first] = period(t - lookbackDays * DAY_MS, grain);
+            const end = Number.isFinite(lookaheadDays) ? period(t + lookaheadDays * DAY_MS, grain)[1] + DAY_MS : Number.POSITIVE_INFINITY;
+            return [first, end] as const;
+        })
+        .sort((a, b) => a[0] - b[0]);
+    const out: { start: number; end: number }[] = [];
+    for (const [start, end] of spans) {
+        const last = out[out.length - 1];
+        if (last && start <= last.end) last.end = Math.max(last.end, end);
+        else out.push({ start, end });
     }
-    const sorted = [...all].sort((a, b) => a - b);
-    const out: DayRange[] = [];
-    let start = sorted[0];
-    let prev = sorted[0];
-    for (const t of sorted.slice(1).concat([Number.NaN])) {
-        if (t === prev + DAY_MS) {
-            prev = t;
-            continue;
-        }
-        if (start !== undefined) out.push({ start: isoDay(start), end: isoDay(prev + DAY_MS) });
-        start = t;
-        prev = t;
-    }
-    return out;
+    return out.map((r) => ({ start: isoDay(r.start), end: Number.isFinite(r.end) ? isoDay(r.end) : LAST_DAY }));
 }

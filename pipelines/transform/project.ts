@@ -42,7 +42,7 @@ export interface ModelDef {
     /** incremental: the UTC date column rebuilt day by day. */
     readonly dayColumn?: string;
     readonly lookbackDays: number;
-    /** incremental: days after a changed day whose rows depend on it too (rolling baselines). */
+    /** incremental: days after a changed day whose rows depend on it too (rolling baselines); Infinity: all of them (lookahead_days: all). */
     readonly lookaheadDays: number;
     /** incremental: the period of day_column; a changed day rebuilds its whole week or month. */
     readonly grain: Grain;
@@ -227,8 +227,11 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
             if (!['day', 'week', 'month'].includes(grain)) throw new UserError(`models: ${where}: ${name}: grain must be day, week or month`);
             for (const key of ['lookback_days', 'lookahead_days']) {
                 const v = cfg[key] ?? 0;
+                if (key === 'lookahead_days' && v === 'all') continue;
                 if (!Number.isInteger(v) || v < 0 || v > 366)
-                    throw new UserError(`models: ${where}: ${name}: ${key} must be a whole number of days from 0 to 366`);
+                    throw new UserError(
+                        `models: ${where}: ${name}: ${key} must be a whole number of days from 0 to 366${key === 'lookahead_days' ? ", or all (every later day's rows depend on a day)" : ''}`,
+                    );
             }
             if (cfg.distributed_by !== undefined && (materialized === 'view' || typeof cfg.distributed_by !== 'string'))
                 throw new UserError(`models: ${where}: ${name}: distributed_by names one column of a table or incremental model (Citus only)`);
@@ -244,7 +247,7 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                 materialized,
                 dayColumn: cfg.day_column,
                 lookbackDays: Number(cfg.lookback_days ?? 0),
-                lookaheadDays: Number(cfg.lookahead_days ?? 0),
+                lookaheadDays: cfg.lookahead_days === 'all' ? Number.POSITIVE_INFINITY : Number(cfg.lookahead_days ?? 0),
                 grain,
                 chunkedFullRefresh: cfg.chunked_full_refresh !== false,
                 distributedBy: cfg.distributed_by,

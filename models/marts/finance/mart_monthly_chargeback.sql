@@ -4,10 +4,10 @@
 -- receivers and the direct spend over the teams, every split by largest remainder
 -- (tokenmart.allocate_cents). Method: README, "Chargeback".
 with pooled as (
-    -- Incremental by month (grain: month): a month's statement reads that month's requests only.
-    select * from marts.fct_request_allocation
-    where usage_date >= tokenmart.window_start_date()
-        and usage_date < tokenmart.window_end_date()
+    -- Incremental by month (grain: month): a month's statement reads that month's daily sums only.
+    select * from marts.fct_daily_pooled_spend
+    where month_start >= tokenmart.window_start_date()
+        and month_start < tokenmart.window_end_date()
 ),
 
 rules as (
@@ -34,7 +34,7 @@ direct_cells as (
         team,
         tenant,
         sum(cost_usd) as direct_usd,
-        count(*) as requests
+        sum(requests)::bigint as requests
     from pooled
     where rule_id is null
     group by month_start, cost_center, team, tenant

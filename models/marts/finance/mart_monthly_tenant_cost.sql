@@ -1,20 +1,26 @@
 -- What each customer (tenant) costs per month: spend, requests, sessions, the cost of a request
 -- and of a session, and the tenant's share of the month's spend. Spend is what the tenant's
 -- requests cost (failed ones included); shared spend is not spread here (see the chargeback).
-with requests as (
-    select * from marts.fct_requests
+with daily_requests as (
+    -- Incremental by month (grain: month): a month's rows read that month's daily sums only.
+    select * from marts.fct_daily_requests
+    where usage_date >= tokenmart.window_start_date()
+        and usage_date < tokenmart.window_end_date()
+),
+
+daily_sessions as (
+    select * from marts.fct_daily_sessions
     where usage_date >= tokenmart.window_start_date()
         and usage_date < tokenmart.window_end_date()
 ),
 
 month_sessions as (
-    -- One row per month x tenant x session: grouping hashes, where count(distinct) would sort
-    -- every request of the month.
+    -- One row per month x tenant x session: grouping hashes, where count(distinct) would sort.
     select
         date_trunc('month', usage_date)::date as month_start,
         tenant,
         session_id
-    from requests
+    from daily_sessions
     group by date_trunc('month', usage_date)::date, tenant, session_id
 ),
 
@@ -32,9 +38,9 @@ monthly_requests as (
         date_trunc('month', usage_date)::date as month_start,
         tenant,
         coalesce(sum(cost_usd), 0) as cost_usd,
-        count(*) as requests,
-        count(*) filter (where is_unpriced) as unpriced_requests
-    from requests
+        sum(requests)::bigint as requests,
+        sum(unpriced_requests)::bigint as unpriced_requests
+    from daily_requests
     group by date_trunc('month', usage_date)::date, tenant
 ),
 

@@ -19,7 +19,8 @@ with experiments as (
     select * from staging.stg_experiments
 ),
 
-requests as (
+requests as not materialized (
+    -- Read twice (the last day, the exposures): not materialized, so neither copies every request.
     select * from marts.fct_requests
 ),
 
@@ -38,6 +39,8 @@ experiment_definitions as (
 ),
 
 -- Each Sunday from the experiment's first week to the week of its end (or of the last data).
+-- Incremental by week of as_of_date: a new day recomputes the weeks from its own on (lookahead),
+-- each from the experiment's start.
 experiment_list as (
     select
         experiment_definitions.*,
@@ -49,6 +52,8 @@ experiment_list as (
         date_trunc('week', least(coalesce(experiment_definitions.end_date, data_span.last_date), data_span.last_date))::date + 6,
         interval '7 days'
     ) as weeks (as_of_date)
+    where weeks.as_of_date >= tokenmart.window_start_date()
+        and weeks.as_of_date < tokenmart.window_end_date()
 ),
 
 experiment_metrics as (

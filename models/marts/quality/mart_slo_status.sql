@@ -11,21 +11,13 @@ with slos as (
     select * from staging.stg_slos
 ),
 
-requests as (
-    select * from marts.fct_requests
-),
-
-model_calls as (
-    select
-        usage_date,
-        feature,
-        is_error,
-        latency_ms
-    from requests
-    where not is_cache_hit
+daily_calls as (
+    select * from marts.mart_daily_slo_calls
 ),
 
 feature_days as (
+    -- Every day from the feature's first model call to its last: a day without calls still has
+    -- a window (and a status) of its own.
     select
         slos.feature,
         slos.objective,
@@ -39,7 +31,7 @@ feature_days as (
             feature,
             min(usage_date) as first_date,
             max(usage_date) as last_date
-        from model_calls
+        from daily_calls
         group by feature
     ) as spans
         on spans.feature = slos.feature
@@ -53,16 +45,13 @@ daily as (
         feature_days.target,
         feature_days.window_days,
         feature_days.usage_date,
-        count(model_calls.usage_date) filter (where feature_days.objective = 'availability' or not model_calls.is_error) as calls,
-        count(model_calls.usage_date) filter (
-            where (feature_days.objective = 'availability' and not model_calls.is_error)
-                or (feature_days.objective = 'latency' and not model_calls.is_error and model_calls.latency_ms <= feature_days.latency_threshold_ms)
-        ) as good_calls
+        coalesce(daily_calls.calls, 0) as calls,
+        coalesce(daily_calls.good_calls, 0) as good_calls
     from feature_days
-    left join model_calls
-        on model_calls.feature = feature_days.feature
-        and model_calls.usage_date = feature_days.usage_date
-    group by feature_days.feature, feature_days.objective, feature_days.target, feature_days.window_days, feature_days.usage_date
+    left join daily_calls
+        on daily_calls.feature = feature_days.feature
+        and daily_calls.objective = feature_days.objective
+        and daily_calls.usage_date = feature_days.usage_date
 ),
 
 windowed as (
