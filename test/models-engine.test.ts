@@ -262,10 +262,27 @@ describe('models: data tests after an incremental build', () => {
         // A model rebuilt in full is tested in full.
         expect(result('cost_per_outcome_reconciles_to_cost_mart').scope).toBeUndefined();
 
+        // Staging loses a request of the rebuilt day: the scoped check of its days sees it (39 of the
+        // day's 40 first copies); the check that reads every copy in raw waits for a full run.
+        await t.query("delete from staging.stg_events where request_id = 'r_90007'");
+        const scoped = await runDataTests(t.handle.pool, loaded.project, {
+            models: new Set(['staging.stg_events']),
+            windows: new Map([['staging.stg_events', { start: '2026-08-06', end: '2026-08-07' }]]),
+            log: () => undefined,
+        });
+        const named = (run: TestRun, name: string) => run.results.find((r) => r.name === name)!;
+        expect(named(scoped, 'stg_events_days_match_first_copies')).toMatchObject({
+            status: 'fail',
+            sample: [{ usage_date: '2026-08-06', raw_first_copies: '40', staged_requests: '39' }],
+        });
+        expect(named(scoped, 'stg_events_one_row_per_raw_request')).toMatchObject({ status: 'pass', scope: { start: '2026-08-06' } });
+
         const all = await runDataTests(t.handle.pool, loaded.project, { log: () => undefined });
         const cost = all.results.find((r) => r.name === 'fct_requests_cost_is_sum_of_buckets')!;
         expect(cost).toMatchObject({ status: 'fail', failures: 1, sample: [{ request_id: 'r_30' }] });
         expect(cost.scope).toBeUndefined();
+        expect(named(all, 'stg_events_one_row_per_raw_request')).toMatchObject({ status: 'fail', failures: 1 });
+        expect(named(all, 'stg_events_days_match_first_copies')).toMatchObject({ status: 'fail', failures: 1 });
     });
 });
 

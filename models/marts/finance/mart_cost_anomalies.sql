@@ -136,7 +136,8 @@ baseline_medians as (
     group by scope_type, series_key, usage_date
 ),
 
-baselines as (
+baselines as materialized (
+    -- Materialized: computed once (the planner, blind to the row counts, rescanned it per series day).
     select
         baseline_days.scope_type,
         baseline_days.series_key,
