@@ -8,7 +8,8 @@ with requests as (
         and usage_date < tokenmart.window_end_date()
 ),
 
-keyed as (
+keyed as not materialized (
+    -- Read twice: not materialized, so neither read copies every column of every request.
     select
         requests.*,
         coalesce(prompt_version, '(none)') as prompt_version_key

@@ -1,6 +1,7 @@
 -- Operations per UTC day x feature x provider x model: volume, users, errors, latency
 -- percentiles (not averages), retries and cache hits.
-with requests as (
+with requests as not materialized (
+    -- Read twice: not materialized, so neither read copies every column of every request.
     select *
     from marts.fct_requests
     where usage_date >= tokenmart.window_start_date()

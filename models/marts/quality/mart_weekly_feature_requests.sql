@@ -1,7 +1,8 @@
 -- Per week (Monday, UTC) x feature: requests, unpriced requests, spend, distinct sessions,
 -- resolved outcomes and thumbs-up. What mart_weekly_cost_per_outcome reads: it depends on the
 -- week's requests only, so a new day recounts one week instead of every request.
-with requests as (
+with requests as not materialized (
+    -- Read twice: not materialized, so neither read copies every column of every request.
     select * from marts.fct_requests
     where usage_date >= tokenmart.window_start_date()
         and usage_date < tokenmart.window_end_date()
