@@ -6,7 +6,8 @@ with steps as (
     select * from staging.stg_agent_steps
 ),
 
-requests as (
+requests as not materialized (
+    -- Read twice: not materialized, so each read can use its index.
     select * from marts.fct_requests
 ),
 
@@ -30,12 +31,20 @@ step_traces as (
 ),
 
 task_calls as (
+    -- Two reads, each through an index of fct_requests: the calls with a task_id, and those of the
+    -- traces that hold agent steps (one OR over both would scan every request).
     select
-        coalesce(requests.task_id, requests.trace_id) as task_key,
+        requests.task_id as task_key,
         requests.*
     from requests
     where requests.task_id is not null
-        or requests.trace_id in (select step_traces.trace_id from step_traces)
+    union all
+    select
+        requests.trace_id as task_key,
+        requests.*
+    from requests
+    inner join step_traces on step_traces.trace_id = requests.trace_id
+    where requests.task_id is null
 ),
 
 call_totals as (
