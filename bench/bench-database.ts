@@ -15,6 +15,14 @@ export async function freshBenchDatabase(name: string): Promise<string> {
     return u.toString();
 }
 
+/** The URL of a bench database an earlier run left (not emptied). */
+export async function existingBenchDatabase(name: string): Promise<string> {
+    const { url } = await resolveDatabaseUrl(loadConfig(), (l) => console.error(l));
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    return u.toString();
+}
+
 export function fmt(n: number, digits = 0): string {
     return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { projectRoot } from '../pipelines/util/project-root.js';
-import { fmt, freshBenchDatabase } from './bench-database.js';
+import { existingBenchDatabase, fmt, freshBenchDatabase } from './bench-database.js';
 import { measureIngest, writeBenchEvents } from './bench-events.js';
 
 /**
@@ -12,8 +12,11 @@ import { measureIngest, writeBenchEvents } from './bench-events.js';
  * seeded, built in full and tested; then one more day (34,560 events) is ingested, built
  * incrementally and tested. Each step runs in its own process, so the peak RSS printed is that
  * step's. Ends with the database's size per million events.
+ * npm run bench:scale -- --next-day: only one more day, on the database the last run left (the
+ * day after its last event), to measure a new day again without the full run.
  */
-const n = Number(process.argv[2] ?? 10_000_000);
+const nextDayOnly = process.argv.includes('--next-day');
+const n = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 10_000_000);
 const dayEvents = 34_560;
 const perFile = 100_000;
 const benchDir = join(projectRoot, '.tokenmart', 'bench');
@@ -27,6 +30,26 @@ function buildChild(url: string, mode: 'full' | 'incremental') {
 }
 
 const t0 = Date.now();
+if (nextDayOnly) {
+    const url = await existingBenchDatabase('tokenmart_bench_scale');
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    // Event i is at 2026-10-01 + i x 2.5 s (bench-events.ts): go on after the last one loaded.
+    const { rows } = await db.query<{ next: string }>(
+        "select (floor(extract(epoch from max(event_at) - timestamptz '2026-10-01 00:00:00+00') / 2.5) + 1)::bigint::text as next from raw.events",
+    );
+    await db.end();
+    const first = Number(rows[0].next);
+    const dir = join(benchDir, `scale-day-${first}`);
+    writeBenchEvents(dir, dayEvents, 1, first);
+    const dayIngest = measureIngest('tokenmart', url, dir);
+    const day = buildChild(url, 'incremental');
+    console.log(
+        `one new day     ${fmt(dayEvents)} events from event ${fmt(first)}: ingest ${dayIngest.seconds.toFixed(1)} s + incremental build and tests ${day.seconds.toFixed(1)} s = ${(dayIngest.seconds + day.seconds).toFixed(1)} s, peak RSS ${fmt(Math.max(dayIngest.maxRssMb, day.maxRssMb))} MB${day.ok ? '' : ' BUILD FAILED'}${day.failedTests.length ? ` FAILED TESTS ${day.failedTests.join(', ')}` : ''}`,
+    );
+    for (const s of day.slowest) console.log(`    ${s}`);
+    process.exit(0);
+}
 console.log(`bench:scale: generating ${fmt(n)} events in ${fmt(Math.ceil(n / perFile))} files (+${fmt(dayEvents)} for the next day) ...`);
 for (let first = 0; first < n; first += perFile * 10) {
     // Ten files at a time, each in its own folder pass: one file's lines are in memory at once.

@@ -18,5 +18,5 @@ const failedTests = out.tests.results.filter((r) => r.status === 'fail' && r.sev
 const slowest = [...out.build.results]
     .sort((a, b) => b.ms - a.ms)
     .slice(0, 5)
-    .map((r) => `${r.id} ${(r.ms / 1000).toFixed(1)} s`);
+    .map((r) => `${r.id} ${(r.ms / 1000).toFixed(1)} s${r.mode ? ` ${r.mode}` : ''}`);
 process.stdout.write(`${JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, ok: out.build.ok, failedTests, slowest })}\n`);
