@@ -125,53 +125,50 @@ baseline_days as (
         and earlier.usage_date = series_days.usage_date - 7 * weeks_back
 ),
 
-baseline_medians as (
+baselines as (
+    -- The 4 days' spend, sorted: their median is the mean of the middle two, and the median
+    -- absolute deviation is the same over the 4 distances to it. One aggregate, no self-join.
     select
         scope_type,
         series_key,
         usage_date,
-        -- The median of 4 values is the mean of the middle two.
-        ((array_agg(spend_usd order by spend_usd))[2] + (array_agg(spend_usd order by spend_usd))[3]) / 2 as expected_usd
+        array_agg(spend_usd order by spend_usd) as spends,
+        avg(spend_usd) as spend_usd,
+        avg(requests) as requests,
+        sum(tokens) as tokens,
+        sum(requests) as all_requests,
+        sum(retries) as retries,
+        sum(errors) as errors,
+        sum(cache_hits) as cache_hits,
+        mode() within group (order by response_model) as response_model,
+        array_agg(distinct response_model) filter (where response_model is not null) as response_models,
+        sum(uncached_input_tokens) as uncached_input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(reasoning_tokens) as reasoning_tokens,
+        sum(uncached_input_cost_usd) as uncached_input_cost_usd,
+        sum(cache_read_cost_usd) as cache_read_cost_usd,
+        sum(cache_write_cost_usd) as cache_write_cost_usd,
+        sum(output_cost_usd) as output_cost_usd,
+        sum(reasoning_cost_usd) as reasoning_cost_usd
     from baseline_days
     group by scope_type, series_key, usage_date
 ),
 
-baselines as materialized (
-    -- Materialized: computed once (the planner, blind to the row counts, rescanned it per series day).
+baseline_spread as (
     select
-        baseline_days.scope_type,
-        baseline_days.series_key,
-        baseline_days.usage_date,
-        max(baseline_medians.expected_usd) as expected_usd,
-        (
-            (array_agg(abs(baseline_days.spend_usd - baseline_medians.expected_usd) order by abs(baseline_days.spend_usd - baseline_medians.expected_usd)))[2]
-            + (array_agg(abs(baseline_days.spend_usd - baseline_medians.expected_usd) order by abs(baseline_days.spend_usd - baseline_medians.expected_usd)))[3]
-        ) / 2 as mad_usd,
-        avg(baseline_days.spend_usd) as spend_usd,
-        avg(baseline_days.requests) as requests,
-        sum(baseline_days.tokens) as tokens,
-        sum(baseline_days.requests) as all_requests,
-        sum(baseline_days.retries) as retries,
-        sum(baseline_days.errors) as errors,
-        sum(baseline_days.cache_hits) as cache_hits,
-        mode() within group (order by baseline_days.response_model) as response_model,
-        array_agg(distinct baseline_days.response_model) filter (where baseline_days.response_model is not null) as response_models,
-        sum(baseline_days.uncached_input_tokens) as uncached_input_tokens,
-        sum(baseline_days.cache_read_tokens) as cache_read_tokens,
-        sum(baseline_days.cache_write_tokens) as cache_write_tokens,
-        sum(baseline_days.output_tokens) as output_tokens,
-        sum(baseline_days.reasoning_tokens) as reasoning_tokens,
-        sum(baseline_days.uncached_input_cost_usd) as uncached_input_cost_usd,
-        sum(baseline_days.cache_read_cost_usd) as cache_read_cost_usd,
-        sum(baseline_days.cache_write_cost_usd) as cache_write_cost_usd,
-        sum(baseline_days.output_cost_usd) as output_cost_usd,
-        sum(baseline_days.reasoning_cost_usd) as reasoning_cost_usd
-    from baseline_days
-    inner join baseline_medians
-        on baseline_medians.scope_type = baseline_days.scope_type
-        and baseline_medians.series_key = baseline_days.series_key
-        and baseline_medians.usage_date = baseline_days.usage_date
-    group by baseline_days.scope_type, baseline_days.series_key, baseline_days.usage_date
+        baselines.*,
+        (baselines.spends[2] + baselines.spends[3]) / 2 as expected_usd,
+        mad.mad_usd
+    from baselines
+    cross join lateral (
+        select (distances[2] + distances[3]) / 2 as mad_usd
+        from (
+            select array_agg(abs(spend - (baselines.spends[2] + baselines.spends[3]) / 2) order by abs(spend - (baselines.spends[2] + baselines.spends[3]) / 2)) as distances
+            from unnest(baselines.spends) as spend
+        ) as sorted
+    ) as mad
 ),
 
 scored as (
@@ -179,29 +176,29 @@ scored as (
         series_days.*,
         -- Scored once the series has 4 weeks behind it: before that, the baseline is not data.
         series_days.usage_date - 28 >= series_starts.first_date as has_history,
-        baselines.expected_usd,
-        greatest(1.4826 * baselines.mad_usd, 0.1 * baselines.expected_usd, 0.01) as scale_usd,
-        baselines.spend_usd as base_mean_spend_usd,
-        baselines.requests as base_mean_requests,
-        baselines.tokens::numeric / nullif(baselines.all_requests, 0) as base_tokens_per_request,
-        baselines.retries::numeric / nullif(baselines.all_requests, 0) as base_retry_share,
-        baselines.errors::numeric / nullif(baselines.all_requests, 0) as base_error_share,
-        baselines.cache_hits::numeric / nullif(baselines.all_requests, 0) as base_cache_hit_rate,
-        baselines.response_model as base_response_model,
-        baselines.response_models as base_response_models,
+        baseline_spread.expected_usd,
+        greatest(1.4826 * baseline_spread.mad_usd, 0.1 * baseline_spread.expected_usd, 0.01) as scale_usd,
+        baseline_spread.spend_usd as base_mean_spend_usd,
+        baseline_spread.requests as base_mean_requests,
+        baseline_spread.tokens::numeric / nullif(baseline_spread.all_requests, 0) as base_tokens_per_request,
+        baseline_spread.retries::numeric / nullif(baseline_spread.all_requests, 0) as base_retry_share,
+        baseline_spread.errors::numeric / nullif(baseline_spread.all_requests, 0) as base_error_share,
+        baseline_spread.cache_hits::numeric / nullif(baseline_spread.all_requests, 0) as base_cache_hit_rate,
+        baseline_spread.response_model as base_response_model,
+        baseline_spread.response_models as base_response_models,
         -- The day's tokens at the baseline's rate per token of each bucket (the day's own rate
         -- where the baseline had none of that bucket): what the day would have cost at old prices.
-        coalesce(series_days.uncached_input_tokens * baselines.uncached_input_cost_usd / nullif(baselines.uncached_input_tokens, 0), series_days.uncached_input_cost_usd)
-            + coalesce(series_days.cache_read_tokens * baselines.cache_read_cost_usd / nullif(baselines.cache_read_tokens, 0), series_days.cache_read_cost_usd)
-            + coalesce(series_days.cache_write_tokens * baselines.cache_write_cost_usd / nullif(baselines.cache_write_tokens, 0), series_days.cache_write_cost_usd)
-            + coalesce(series_days.output_tokens * baselines.output_cost_usd / nullif(baselines.output_tokens, 0), series_days.output_cost_usd)
-            + coalesce(series_days.reasoning_tokens * baselines.reasoning_cost_usd / nullif(baselines.reasoning_tokens, 0), series_days.reasoning_cost_usd)
+        coalesce(series_days.uncached_input_tokens * baseline_spread.uncached_input_cost_usd / nullif(baseline_spread.uncached_input_tokens, 0), series_days.uncached_input_cost_usd)
+            + coalesce(series_days.cache_read_tokens * baseline_spread.cache_read_cost_usd / nullif(baseline_spread.cache_read_tokens, 0), series_days.cache_read_cost_usd)
+            + coalesce(series_days.cache_write_tokens * baseline_spread.cache_write_cost_usd / nullif(baseline_spread.cache_write_tokens, 0), series_days.cache_write_cost_usd)
+            + coalesce(series_days.output_tokens * baseline_spread.output_cost_usd / nullif(baseline_spread.output_tokens, 0), series_days.output_cost_usd)
+            + coalesce(series_days.reasoning_tokens * baseline_spread.reasoning_cost_usd / nullif(baseline_spread.reasoning_tokens, 0), series_days.reasoning_cost_usd)
             as spend_at_base_rates_usd
     from series_days
-    inner join baselines
-        on baselines.scope_type = series_days.scope_type
-        and baselines.series_key = series_days.series_key
-        and baselines.usage_date = series_days.usage_date
+    inner join baseline_spread
+        on baseline_spread.scope_type = series_days.scope_type
+        and baseline_spread.series_key = series_days.series_key
+        and baseline_spread.usage_date = series_days.usage_date
     inner join series_starts
         on series_starts.scope_type = series_days.scope_type
         and series_starts.series_key = series_days.series_key
