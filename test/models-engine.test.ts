@@ -259,7 +259,12 @@ describe('models: data tests after an incremental build', () => {
         const result = (name: string) => incr.tests.results.find((r) => r.name === name)!;
         // The old day's cost fault is outside the rebuilt days: not read.
         expect(result('fct_requests_cost_is_sum_of_buckets')).toMatchObject({ status: 'pass', scope: { start: '2026-08-06', end: '2026-08-07' } });
-        // The duplicate key is: the rebuilt day's r_90005 is counted against every day.
+        // The duplicate key is: the rebuilt day's r_90005 is counted against every day, looked up
+        // through fct_requests' request_id index (the path the scoped unique test takes when the key
+        // leads an index).
+        expect(
+            await t.query("select indexdef from pg_indexes where schemaname = 'marts' and tablename = 'fct_requests' and indexdef like '%(request_id)'"),
+        ).toHaveLength(1);
         expect(result('unique__marts_fct_requests__request_id')).toMatchObject({
             status: 'fail',
             failures: 1,

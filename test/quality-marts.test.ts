@@ -310,13 +310,14 @@ describe('quality marts: SLOs and stage latency', () => {
         // The feature's spend, the call outside any task included: 0.0297 + (5,000 x 0.15 + 500 x 0.60) / 1e6 = 0.03075.
         const checks = await q(
             `select test_name, status, failures::int as failures from ops.test_results
-             where test_name in ('agent_task_cost_is_sum_of_its_calls', 'daily_agent_tasks_reconcile_to_tasks', 'stg_agent_steps_one_row_per_raw_step', 'stg_events_one_row_per_raw_request')
+             where test_name in ('agent_task_cost_is_sum_of_its_calls', 'daily_agent_tasks_reconcile_to_tasks', 'stg_agent_steps_days_match_first_copies', 'stg_agent_steps_one_row_per_raw_step', 'stg_events_one_row_per_raw_request')
              order by test_name`,
         );
         expect(checks).toEqual(
             [
                 'agent_task_cost_is_sum_of_its_calls',
                 'daily_agent_tasks_reconcile_to_tasks',
+                'stg_agent_steps_days_match_first_copies',
                 'stg_agent_steps_one_row_per_raw_step',
                 'stg_events_one_row_per_raw_request',
             ].map((test_name) => ({ test_name, status: 'pass', failures: 0 })),
