@@ -451,5 +451,13 @@ models:
         expect(run.ok).toBe(false);
         const [rec] = await t.query('select count(*)::int as n from ops.test_results where run_id = $1', [run.runId]);
         expect(rec.n).toBe(run.results.length);
+
+        // A newer event inside the error window: found among the window's rows alone (the stale
+        // case above needed every row), 1.5 h old: a warning.
+        await t.query(`insert into raw.events (file_id, line_no, schema_version, request_id, event_at, provider, model, input_tokens, output_tokens, status)
+                       select max(file_id), 2, 1, 'newer', now() - interval '90 minutes', 'openai', 'gpt-4o', 1, 1, 'ok' from ops.load_manifest`);
+        const again = (await runDataTests(t.handle.pool, project)).results.find((r) => r.name === 'freshness__raw_events')!;
+        expect(again).toMatchObject({ status: 'warn', severity: 'warn' });
+        expect(again.message).toMatch(/\(1\.5 h old; warn after 1 h, error after 2 h\)/);
     });
 });
