@@ -156,6 +156,16 @@ export async function setWindow(client: PoolClient, r: DayRange | undefined): Pr
     );
 }
 
+/** The model's rows of the days [$1, $2) inserted into `table` (the model's own, or its temporary one). */
+function insertDays(model: ModelDef, table: string): Wrapped {
+    const day = quoteIdent(model.dayColumn!);
+    return wrap(
+        `insert into ${rel(model.schema, table)}\nselect * from (\n`,
+        model,
+        `\n) as model_rows where model_rows.${day} >= $1::date and model_rows.${day} < $2::date`,
+    );
+}
+
 /**
  * A full rebuild of an incremental model in chunks of days, built at once on separate connections
  * (the model's incremental windows, so they add up to the full build; the incremental-equals-full
@@ -173,12 +183,7 @@ export function chunkedSteps(
     readonly discard: (client: PoolClient) => Promise<void>;
 } {
     const tmp = `${model.name}__building`;
-    const day = quoteIdent(model.dayColumn!);
-    const statement = wrap(
-        `insert into ${rel(model.schema, tmp)}\nselect * from (\n`,
-        model,
-        `\n) as model_rows where model_rows.${day} >= $1::date and model_rows.${day} < $2::date`,
-    );
+    const statement = insertDays(model, tmp);
     return {
         statement,
         create: (client) => createEmpty(client, model, tmp, opts),
@@ -224,11 +229,7 @@ const ANALYZE_SHARE = 0.1;
 /** An incremental model: delete the window's days and insert them again, in one transaction. */
 export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): { statement: Wrapped; run: Step } {
     const day = quoteIdent(model.dayColumn!);
-    const statement = wrap(
-        `insert into ${rel(model.schema, model.name)}\nselect * from (\n`,
-        model,
-        `\n) as model_rows where model_rows.${day} >= $1::date and model_rows.${day} < $2::date`,
-    );
+    const statement = insertDays(model, model.name);
     return {
         statement,
         run: async (client) => {
