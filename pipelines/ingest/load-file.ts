@@ -175,15 +175,18 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             await client.query('rollback');
             return emptyResult(file.uri, 'skipped', 'already loaded (by a concurrent run)');
         }
+        // Every day whose deduplicated rows may change when a file is replaced: the old rows' days,
+        // and the days of any other row sharing a request_id with them (a losing duplicate may now
+        // win). Marked dirty at the end: a build waits for loads that hold ops.dirty_days.
+        let replacedDays: readonly string[] = [];
         if (options.replaceFileId) {
-            // Every day whose deduplicated rows may change: the old rows' days, and the days of any
-            // other row sharing a request_id with them (a losing duplicate may now win).
-            await client.query(
-                `insert into ops.dirty_days (usage_date, file_id)
-                 select distinct (o.event_at at time zone 'UTC')::date, $1::bigint from raw.events o
-                 where o.request_id in (select request_id from raw.events where file_id = $1)`,
-                [options.replaceFileId],
-            );
+            replacedDays = (
+                await client.query<{ day: string }>(
+                    `select distinct (o.event_at at time zone 'UTC')::date::text as day from raw.events o
+                     where o.request_id in (select request_id from raw.events where file_id = $1)`,
+                    [options.replaceFileId],
+                )
+            ).rows.map((r) => r.day);
             await client.query("update ops.load_manifest set status = 'superseded', superseded_at = now() where file_id = $1", [options.replaceFileId]);
             await deleteRawRows(client, 'file_id = $1', [options.replaceFileId]);
         }
@@ -216,6 +219,11 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         await copy.finish();
         checkErrorRate(r, quarantined, options.maxErrorRate);
         await copyQuarantine(client, [{ spool: quarantined, fileId }]);
+        if (replacedDays.length)
+            await client.query('insert into ops.dirty_days (usage_date, file_id) select d::date, $2::bigint from unnest($1::text[]) as d', [
+                replacedDays,
+                options.replaceFileId,
+            ]);
         const counts = manifestCounts(fileId, file, r, quarantined, redactionsSince(scrubber, before));
         const duplicates = await finishManifests(client, [counts]);
         await client.query(options.dryRun ? 'rollback' : 'commit');

@@ -12,17 +12,45 @@ export async function ensureRawPartitions(client: PoolClient, days: Iterable<str
     if (list.length) await client.query('select tokenmart.ensure_raw_partition(day) from unnest($1::date[]) as days (day)', [list]);
 }
 
+/** The first copy of each request_id among the files' rows (`$1`: their file ids). */
+const FILES_FIRSTS = `select distinct on (request_id) request_id, file_id, line_no, record_no
+    from raw.events
+    where file_id = any($1::bigint[])
+    order by request_id, file_id, line_no, record_no`;
+
 /**
  * Records the first copies of the files' request_ids (raw.first_copies), in the load's
  * transaction: an earlier copy, even one committed later by a concurrent load, keeps its place.
+ * The copy it displaces then stops being staged, so that copy's day is marked dirty too.
  */
 export async function addFirstCopies(client: PoolClient, fileIds: readonly string[]): Promise<void> {
+    // Held to commit: loads take turns here, so this statement's snapshot sees every first copy
+    // another load committed, and the displaced copies are all found (concurrent upserts would
+    // instead block on each other's keys and move first copies this snapshot cannot see).
+    await client.query('lock table raw.first_copies in share row exclusive mode');
+    // Only a committed file with a higher id can hold a later first copy: loads in file-id order
+    // (every sequential load) skip the join.
+    const { rows } = await client.query<{ later: boolean }>(
+        'select exists (select 1 from ops.load_manifest where file_id > (select min(id) from unnest($1::bigint[]) as ids (id)) and file_id <> all($1::bigint[])) as later',
+        [fileIds],
+    );
+    if (rows[0].later)
+        await client.query(
+            `insert into ops.dirty_days (usage_date, file_id)
+             select distinct (displaced.event_at at time zone 'UTC')::date, ours.file_id
+             from (${FILES_FIRSTS}) as ours
+             inner join raw.first_copies as firsts on firsts.request_id = ours.request_id
+             inner join raw.events as displaced
+                 on displaced.request_id = firsts.request_id
+                 and displaced.file_id = firsts.file_id
+                 and displaced.line_no = firsts.line_no
+                 and displaced.record_no = firsts.record_no
+             where (ours.file_id, ours.line_no, ours.record_no) < (firsts.file_id, firsts.line_no, firsts.record_no)`,
+            [fileIds],
+        );
     await client.query(
         `insert into raw.first_copies (request_id, file_id, line_no, record_no)
-         select distinct on (request_id) request_id, file_id, line_no, record_no
-         from raw.events
-         where file_id = any($1::bigint[])
-         order by request_id, file_id, line_no, record_no
+         ${FILES_FIRSTS}
          on conflict (request_id) do update
          set file_id = excluded.file_id, line_no = excluded.line_no, record_no = excluded.record_no
          where (excluded.file_id, excluded.line_no, excluded.record_no) < (raw.first_copies.file_id, raw.first_copies.line_no, raw.first_copies.record_no)`,

@@ -140,6 +140,33 @@ function criticalPaths(selected: readonly ModelDef[], dag: Dag, lastMs: Readonly
  * connections (options.threads). Each model is one transaction: a failure keeps the previous
  * version of its relation and skips everything downstream of it.
  */
+/**
+ * The last change (ops.dirty_days.change_id) this build covers. A load takes its change ids when
+ * it marks its days, and commits later: a lower id can commit after a higher one. Waiting for the
+ * loads in flight (their row locks on ops.dirty_days) means none at or below the snapshot can still
+ * appear, so the next build's `change_id > snapshot` misses nothing.
+ */
+async function dirtySnapshot(client: PoolClient, log: (line: string) => void): Promise<number> {
+    await client.query('begin');
+    try {
+        await client.query('savepoint try_lock');
+        try {
+            await client.query('lock table ops.dirty_days in share mode nowait');
+        } catch (err) {
+            if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
+            await client.query('rollback to savepoint try_lock');
+            log('build: waiting for the loads in flight to commit or roll back (they hold ops.dirty_days)');
+            await client.query('lock table ops.dirty_days in share mode');
+        }
+        const n = Number((await client.query<{ n: string }>('select coalesce(max(change_id), 0)::text as n from ops.dirty_days')).rows[0].n);
+        await client.query('commit');
+        return n;
+    } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw err;
+    }
+}
+
 export async function buildModels(pool: Pool, project: Project, dag: Dag, options: BuildOptions = {}): Promise<BuildResult> {
     const runId = options.runId ?? randomUUID();
     const log = options.log ?? (() => undefined);
@@ -176,7 +203,7 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                 await client.query('insert into ops.build_marker default values');
                 await client.query('commit');
             }
-            snapshot = Number((await client.query<{ n: string }>('select coalesce(max(change_id), 0)::text as n from ops.dirty_days')).rows[0].n);
+            snapshot = await dirtySnapshot(client, log);
             for (const schema of new Set(selected.map((m) => m.schema))) await client.query(`create schema if not exists ${schema}`);
             const last = await client.query<{ model: string; ms: number }>(
                 `select distinct on (model) model, duration_ms as ms from ops.model_runs where status = 'success' order by model, started_at desc`,

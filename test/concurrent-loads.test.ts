@@ -1,0 +1,121 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ingest } from '../pipelines/ingest/ingest.js';
+import { localSource } from '../pipelines/ingest/sources/local-source.js';
+import type { Source } from '../pipelines/ingest/sources/source.js';
+import { type BuildResult, buildModels } from '../pipelines/transform/build.js';
+import { loadModels } from '../pipelines/transform/transform.js';
+import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
+import { useTestDatabase } from './support/test-database.js';
+
+const ingestOptions = { maxErrorRate: 0.05, onChangedFile: 'replace' as const, keepText: false, userIdHmacKey: undefined };
+
+/** A source of one file whose bytes arrive when the test writes them; `opened` resolves when the load reads it. */
+function heldSource(uri: string) {
+    const body = new PassThrough();
+    let opened!: () => void;
+    const wasOpened = new Promise<void>((resolve) => (opened = resolve));
+    const source: Source = {
+        description: 'a held file',
+        async *list() {
+            yield {
+                uri,
+                size: 1 << 20, // over the small-file size: loaded alone, streaming
+                modifiedAt: null,
+                knownContentId: undefined,
+                open: async () => {
+                    opened();
+                    return body;
+                },
+            };
+        },
+    };
+    return { source, body, wasOpened };
+}
+
+describe('concurrent loads and builds', () => {
+    const db = useTestDatabase('concurrent_loads');
+
+    const buildStaging = async (): Promise<BuildResult> => {
+        const { project, dag } = await loadModels();
+        const build = await buildModels(db().handle.pool, project, dag, { select: ['stg_events'] });
+        expect(build.ok).toBe(true);
+        return build;
+    };
+    const stagedDays = async (requestId: string) =>
+        (await db().query('select usage_date::text as day from staging.stg_events where request_id = $1 order by 1', [requestId])).map((r) => r.day);
+
+    it('a file that commits after a later one takes the first copy back, and the displaced copy leaves staging', async () => {
+        const dir = tempDir('concurrent');
+        // Both days' partitions exist first, so neither load below creates one (they would queue on it).
+        writeLog(dir, 'base.jsonl', jsonl([event(1, { timestamp: '2026-10-01T10:00:00Z' }), event(2, { timestamp: '2026-10-02T10:00:00Z' })]));
+        await ingest(db().handle.pool, localSource(dir), ingestOptions);
+        await buildStaging();
+
+        // A starts first (the lower file id) and waits for its bytes.
+        const held = heldSource('file:///held/a.jsonl');
+        const a = ingest(db().handle.pool, held.source, ingestOptions);
+        await held.wasOpened;
+        // B, a later file with another copy of req_10 on the next day, commits before A and is built.
+        const later = tempDir('concurrent-b');
+        writeLog(later, 'b.jsonl', jsonl([event(10, { timestamp: '2026-10-02T11:00:00Z' })]));
+        expect((await ingest(db().handle.pool, localSource(later), ingestOptions)).rowsLoaded).toBe(1);
+        await buildStaging();
+        expect(await stagedDays('req_10')).toEqual(['2026-10-02']);
+
+        // A commits: its copy (2026-10-01) is now the first, and B's day must be rebuilt without B's copy.
+        held.body.end(jsonl([event(10, { timestamp: '2026-10-01T11:00:00Z' }), event(11, { timestamp: '2026-10-01T12:00:00Z' })]));
+        expect((await a).rowsLoaded).toBe(2);
+        const [first] = await db().query(
+            "select m.source_uri from raw.first_copies as f inner join ops.load_manifest as m using (file_id) where f.request_id = 'req_10'",
+        );
+        expect(first.source_uri).toBe('file:///held/a.jsonl');
+        const build = await buildStaging();
+        const staging = build.results.find((r) => r.id === 'staging.stg_events');
+        // Both days, each with stg_events' day either side (lookback and lookahead 1).
+        expect(staging?.ranges).toEqual([{ start: '2026-09-30', end: '2026-10-03' }]);
+        expect(await stagedDays('req_10')).toEqual(['2026-10-01']);
+        const [n] = await db().query('select count(*)::int as n from staging.stg_events');
+        expect(n.n).toBe(4); // req_1, req_2, req_10, req_11: one row per request_id
+    });
+
+    it('a build waits for a load that has marked its days and not committed, so no change is skipped', async () => {
+        // A load in flight: its dirty day (change id c) is marked and not committed.
+        const inFlight = await db().handle.pool.connect();
+        try {
+            await inFlight.query('begin');
+            await inFlight.query("insert into ops.dirty_days (usage_date, file_id) values ('2026-10-05', 0)");
+            // A later load (change id c + 1) commits first.
+            const dir = tempDir('in-flight');
+            writeLog(dir, 'c.jsonl', jsonl([event(20, { timestamp: '2026-10-06T10:00:00Z' })]));
+            await ingest(db().handle.pool, localSource(dir), ingestOptions);
+
+            const lines: string[] = [];
+            const { project, dag } = await loadModels();
+            const build = buildModels(db().handle.pool, project, dag, { select: ['stg_events'], log: (l) => lines.push(l) });
+            let finished = false;
+            void build.then(() => (finished = true));
+            // The build queues on the load's lock (seen in pg_locks), and has not finished.
+            let waiting = false;
+            for (let i = 0; i < 200 && !waiting && !finished; i++) {
+                const [w] = await db().query(
+                    "select count(*)::int as n from pg_locks where relation = 'ops.dirty_days'::regclass and mode = 'ShareLock' and not granted",
+                );
+                waiting = w.n > 0;
+                if (!waiting) await new Promise((r) => setTimeout(r, 25));
+            }
+            expect(finished).toBe(false);
+            expect(waiting).toBe(true);
+            await inFlight.query('commit');
+            const done = await build;
+            expect(done.ok).toBe(true);
+            // The build covered the load that committed late: both days (each with a day either side),
+            // not only the later change's 2026-10-05 to 2026-10-07.
+            expect(done.results.find((r) => r.id === 'staging.stg_events')?.ranges).toEqual([{ start: '2026-10-04', end: '2026-10-07' }]);
+            expect(lines).toContain('build: waiting for the loads in flight to commit or roll back (they hold ops.dirty_days)');
+        } finally {
+            await inFlight.query('rollback').catch(() => undefined);
+            inFlight.release();
+        }
+    });
+});
