@@ -45,7 +45,7 @@ async function loadDay(pool: pg.Pool, day: number): Promise<void> {
              from generate_series(1, $3) as g`,
             [fileId, date, perDay],
         );
-        await addFirstCopies(client, [fileId]);
+        await addFirstCopies(client, { fileIds: [fileId], days: [date] });
         await client.query(`insert into ops.dirty_days (usage_date, file_id) values ($1, $2)`, [date, fileId]);
         await client.query('commit');
     } finally {

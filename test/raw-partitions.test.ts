@@ -72,6 +72,13 @@ describe('raw.events: partitioned by UTC day', () => {
             "select e.event_at::text as at from raw.events as e inner join raw.first_copies as f using (request_id, file_id, line_no, record_no) where f.request_id = 'req_1'",
         );
         expect(moved.at).toBe('2026-10-05 09:00:00+00');
+        // No foreign key checks it row by row (migration 2026-12-06T1000): the loader's order does.
+        const orphans = await db().query(
+            'select count(*)::int as n from raw.events as e left join ops.load_manifest as m on m.file_id = e.file_id where m.file_id is null',
+        );
+        expect(orphans[0].n).toBe(0);
+        const [fk] = await db().query("select count(*)::int as n from pg_constraint where conrelid = 'raw.events'::regclass and contype = 'f'");
+        expect(fk.n).toBe(0);
     });
 
     it('converts an existing, unpartitioned raw.events in place, keeping every row, and records its first copies', async () => {

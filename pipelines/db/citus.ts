@@ -9,7 +9,7 @@ import type { PoolClient } from 'pg';
  *   one colocation group: the dedupe joins them shard by shard.
  * - Models whose YAML says `distributed_by: request_id` (staging.stg_events, marts.fct_requests)
  *   join that group: each model call's rows live on one worker, beside its raw copies.
- * - Seeds and ops.load_manifest (which raw.events references) are reference tables: a copy on
+ * - Seeds and ops.load_manifest (whose file_id every raw row carries) are reference tables: a copy on
  *   every node, so joins with them stay on the workers.
  * - Other ops tables and the aggregated marts stay plain tables on the coordinator: they are small,
  *   reports read them there, and Citus gathers the workers' partial aggregates into them.

@@ -66,45 +66,30 @@ export interface ManifestCounts {
 }
 
 /**
- * Fills in the counts of files whose rows are in raw.events, marks their days dirty and counts
- * their duplicate request_ids (kept in raw; staging dedupes), all in one statement. Returns the
- * duplicate count per file id. A duplicate is any copy but the first of its request_id (lowest
+ * Records the first copies of files whose rows are in raw.events, then fills in their counts and
+ * marks their days dirty in one statement. Their duplicate rows (kept in raw; staging dedupes)
+ * are the rows that are not first copies. Returns the duplicate count per file id. A duplicate is any copy but the first of its request_id (lowest
  * file id, line, record): a repeat inside the file, or a request_id an earlier file loaded.
  */
 export async function finishManifests(client: PoolClient, files: readonly ManifestCounts[]): Promise<ReadonlyMap<string, number>> {
     const col = <T>(f: (m: ManifestCounts) => T) => files.map(f);
-    await addFirstCopies(
-        client,
-        files.map((f) => f.fileId),
-    );
+    const firsts = await addFirstCopies(client, { fileIds: col((m) => m.fileId), days: files.flatMap((m) => m.days) });
     const { rows } = await client.query<{ file_id: string; duplicate_rows: number }>(
         `with f as (
             select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[], $9::jsonb[],
-                $10::int[], $11::int[], $12::text[], $13::int[], $14::text[])
+                $10::int[], $11::int[], $12::text[], $13::int[], $14::text[], $15::int[])
                 as f (file_id, content_id, size_bytes, lines_total, rows_loaded, rows_quarantined, blank_lines, unknown_version_rows, redactions,
-                    rows_forgotten, values_cut, format, records_skipped, days)
+                    rows_forgotten, values_cut, format, records_skipped, days, duplicate_rows)
         ),
         dirty as (
             insert into ops.dirty_days (usage_date, file_id)
             select d.day::date, f.file_id from f cross join lateral unnest(string_to_array(nullif(f.days, ''), ',')) as d (day)
-        ),
-        dups as (
-            -- Rows that are not their request_id's first copy (raw.first_copies, just updated).
-            select e.file_id, (count(*) filter (where firsts.request_id is null))::int as n
-            from raw.events as e
-            left join raw.first_copies as firsts
-                on firsts.request_id = e.request_id
-                and firsts.file_id = e.file_id
-                and firsts.line_no = e.line_no
-                and firsts.record_no = e.record_no
-            where e.file_id = any($1::bigint[])
-            group by e.file_id
         )
         update ops.load_manifest as m
         set content_id = f.content_id, size_bytes = f.size_bytes, lines_total = f.lines_total, rows_loaded = f.rows_loaded,
-            rows_quarantined = f.rows_quarantined, blank_lines = f.blank_lines, duplicate_rows = coalesce(dups.n, 0), unknown_version_rows = f.unknown_version_rows,
+            rows_quarantined = f.rows_quarantined, blank_lines = f.blank_lines, duplicate_rows = f.duplicate_rows, unknown_version_rows = f.unknown_version_rows,
             redactions = f.redactions, rows_forgotten = f.rows_forgotten, values_cut = f.values_cut, format = f.format, records_skipped = f.records_skipped
-        from f left join dups on dups.file_id = f.file_id
+        from f
         where m.file_id = f.file_id
         returning m.file_id::text, m.duplicate_rows`,
         [
@@ -122,6 +107,7 @@ export async function finishManifests(client: PoolClient, files: readonly Manife
             col((m) => m.format),
             col((m) => m.skipped),
             col((m) => [...m.days].sort().join(',')),
+            col((m) => m.loaded - (firsts.get(m.fileId) ?? 0)),
         ],
     );
     return new Map(rows.map((r) => [r.file_id, r.duplicate_rows]));

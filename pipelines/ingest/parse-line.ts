@@ -49,11 +49,16 @@ export type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): str
 
 /** How each column is filled, from its type and the field's PII policy: decided once per version. */
 type Fill = 'timestamp' | 'kept' | 'scanned' | 'hashed' | 'dropped' | 'json' | 'plain' | 'absent';
+/** Parallel arrays, read by index: the row loop runs for every field of every event. */
 interface Plan {
-    /** Field, how it is filled, and its bound (0 = none). */
-    readonly fills: readonly (readonly [string, Fill, number])[];
+    readonly names: readonly string[];
+    readonly fills: readonly Fill[];
+    /** Each field's bound (0 = none). */
+    readonly maxes: readonly number[];
     /** Fields of this version: anything else in an event goes to extras. */
     readonly known: ReadonlySet<string>;
+    /** DERIVED_COLUMNS' source fields, undefined where this version has no such field. */
+    readonly derivedFrom: readonly (string | undefined)[];
 }
 
 function fillOf(field: EventField): Fill {
@@ -66,9 +71,15 @@ function fillOf(field: EventField): Fill {
 const PLANS: ReadonlyMap<number, Plan> = new Map(
     Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => {
         const version = i + 1;
-        const active = new Set(fieldsOf(version).map((f) => f.name));
-        const fills = EVENT_FIELDS.map((f) => [f.name, active.has(f.name) ? fillOf(f) : 'absent', f.maxChars ?? 0] as const);
-        return [version, { fills, known: active }] as const;
+        const known = new Set(fieldsOf(version).map((f) => f.name));
+        const plan: Plan = {
+            names: EVENT_FIELDS.map((f) => f.name),
+            fills: EVENT_FIELDS.map((f) => (known.has(f.name) ? fillOf(f) : 'absent')),
+            maxes: EVENT_FIELDS.map((f) => f.maxChars ?? 0),
+            known,
+            derivedFrom: DERIVED_COLUMNS.map((d) => (known.has(d.from) ? d.from : undefined)),
+        };
+        return [version, plan] as const;
     }),
 );
 
@@ -151,48 +162,62 @@ export function eventRow(value: unknown, text: string, ctx: LineContext): LineOu
     try {
         const plan = PLANS.get(Math.min(checked.version, LATEST_SCHEMA_VERSION))!;
         const eventAt = checked.eventAt.toISOString();
+        const { names, fills, maxes } = plan;
         let row = '';
-        for (const [name, fill, max] of plan.fills) {
-            const v = ev[name];
-            if (fill === 'absent' || v === undefined || v === null) {
+        let knownPresent = 0; // this version's fields the event has: any other key is an extra
+        for (let i = 0; i < names.length; i++) {
+            const fill = fills[i];
+            if (fill === 'absent') {
                 row += '\t\\N';
                 continue;
             }
+            const v = ev[names[i]];
+            if (v === undefined) {
+                row += '\t\\N';
+                continue;
+            }
+            knownPresent++;
+            if (v === null) {
+                row += '\t\\N';
+                continue;
+            }
+            row += '\t';
             switch (fill) {
                 case 'timestamp':
-                    row += `\t${eventAt}`;
+                    row += eventAt;
                     break;
                 case 'kept':
-                    row += `\t${textValue(bounded(v as string, max, ctx))}`;
+                    row += textValue(bounded(v as string, maxes[i], ctx));
                     break;
                 case 'scanned':
-                    row += `\t${textValue(bounded(scrubber.scrubString(v as string), max, ctx))}`;
+                    row += textValue(bounded(scrubber.scrubString(v as string), maxes[i], ctx));
                     break;
                 case 'hashed':
-                    row += `\t${textValue(bounded(scrubber.userId(v as string), max, ctx))}`;
+                    row += textValue(bounded(scrubber.userId(v as string), maxes[i], ctx));
                     break;
                 case 'json':
-                    row += `\t${jsonValue(scrubber.scrubValue(v))}`;
+                    row += jsonValue(scrubber.scrubValue(v));
                     break;
                 case 'dropped': {
                     const kept = scrubber.text(v as string);
-                    row += `\t${kept === null ? NULL : textValue(kept)}`;
+                    row += kept === null ? NULL : textValue(kept);
                     break;
                 }
                 default:
-                    row += `\t${String(v)}`; // int, num, bool: bounded by the contract, so String() is plain
+                    row += String(v); // int, num, bool: bounded by the contract, so String() is plain
             }
         }
-        for (const d of DERIVED_COLUMNS) {
-            const source = plan.known.has(d.from) ? ev[d.from] : undefined;
-            row += `\t${typeof source === 'string' ? source.length : NULL}`;
+        for (const from of plan.derivedFrom) {
+            const source = from === undefined ? undefined : ev[from];
+            row += typeof source === 'string' ? `\t${source.length}` : '\t\\N';
         }
         let extras: Record<string, unknown> | undefined;
-        for (const key in ev) {
-            if (plan.known.has(key)) continue;
-            extras ??= {};
-            extras[scrubber.scrubString(key)] = scrubber.scrubValue(ev[key]);
-        }
+        if (Object.keys(ev).length > knownPresent)
+            for (const key in ev) {
+                if (plan.known.has(key)) continue;
+                extras ??= {};
+                extras[scrubber.scrubString(key)] = scrubber.scrubValue(ev[key]);
+            }
         row += `\t${extras ? jsonValue(extras) : NULL}`;
         return { kind: 'event', copyRow: row.slice(1), unknownVersion: checked.unknownVersion, usageDate: eventAt.slice(0, 10) };
     } catch (err) {

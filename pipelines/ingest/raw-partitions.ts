@@ -12,18 +12,35 @@ export async function ensureRawPartitions(client: PoolClient, days: Iterable<str
     if (list.length) await client.query('select tokenmart.ensure_raw_partition(day) from unnest($1::date[]) as days (day)', [list]);
 }
 
-/** The first copy of each request_id among the files' rows (`$1`: their file ids). */
-const FILES_FIRSTS = `select distinct on (request_id) request_id, file_id, line_no, record_no
+/** The files just loaded: their ids, and the UTC days (YYYY-MM-DD) their rows fall on. */
+export interface LoadedFiles {
+    readonly fileIds: readonly string[];
+    readonly days: readonly string[];
+}
+
+/**
+ * The first copy of each request_id among the files' rows. Reads only their days' partitions
+ * (`$1`: file ids, `$2`...: each day's start): one OR'ed range per day, which the planner prunes
+ * by, so the cost follows the files, not all of raw.
+ */
+function filesFirsts(days: readonly string[]): string {
+    const ranges = days.map((_, i) => `(event_at >= $${i + 2}::timestamptz and event_at < $${i + 2}::timestamptz + interval '1 day')`);
+    return `select distinct on (request_id) request_id, file_id, line_no, record_no
     from raw.events
-    where file_id = any($1::bigint[])
+    where file_id = any($1::bigint[]) and (${ranges.join(' or ') || 'false'})
     order by request_id, file_id, line_no, record_no`;
+}
 
 /**
  * Records the first copies of the files' request_ids (raw.first_copies), in the load's
  * transaction: an earlier copy, even one committed later by a concurrent load, keeps its place.
  * The copy it displaces then stops being staged, so that copy's day is marked dirty too.
+ * Returns, per file id, how many of its rows are now first copies (the rest are duplicates).
  */
-export async function addFirstCopies(client: PoolClient, fileIds: readonly string[]): Promise<void> {
+export async function addFirstCopies(client: PoolClient, files: LoadedFiles): Promise<ReadonlyMap<string, number>> {
+    const days = [...new Set(files.days)].sort();
+    const params = [files.fileIds, ...days.map((d) => `${d}T00:00:00Z`)];
+    const firsts = filesFirsts(days);
     // Held to commit: loads take turns here, so this statement's snapshot sees every first copy
     // another load committed, and the displaced copies are all found (concurrent upserts would
     // instead block on each other's keys and move first copies this snapshot cannot see).
@@ -32,13 +49,13 @@ export async function addFirstCopies(client: PoolClient, fileIds: readonly strin
     // (every sequential load) skip the join.
     const { rows } = await client.query<{ later: boolean }>(
         'select exists (select 1 from ops.load_manifest where file_id > (select min(id) from unnest($1::bigint[]) as ids (id)) and file_id <> all($1::bigint[])) as later',
-        [fileIds],
+        [files.fileIds],
     );
     if (rows[0].later)
         await client.query(
             `insert into ops.dirty_days (usage_date, file_id)
              select distinct (displaced.event_at at time zone 'UTC')::date, ours.file_id
-             from (${FILES_FIRSTS}) as ours
+             from (${firsts}) as ours
              inner join raw.first_copies as firsts on firsts.request_id = ours.request_id
              inner join raw.events as displaced
                  on displaced.request_id = firsts.request_id
@@ -46,16 +63,23 @@ export async function addFirstCopies(client: PoolClient, fileIds: readonly strin
                  and displaced.line_no = firsts.line_no
                  and displaced.record_no = firsts.record_no
              where (ours.file_id, ours.line_no, ours.record_no) < (firsts.file_id, firsts.line_no, firsts.record_no)`,
-            [fileIds],
+            params,
         );
-    await client.query(
-        `insert into raw.first_copies (request_id, file_id, line_no, record_no)
-         ${FILES_FIRSTS}
-         on conflict (request_id) do update
-         set file_id = excluded.file_id, line_no = excluded.line_no, record_no = excluded.record_no
-         where (excluded.file_id, excluded.line_no, excluded.record_no) < (raw.first_copies.file_id, raw.first_copies.line_no, raw.first_copies.record_no)`,
-        [fileIds],
+    // A row the upsert returns (inserted, or updated because ours is earlier) is the file's first
+    // copy; with the lock held, no other load can move it before commit.
+    const counted = await client.query<{ file_id: string; n: number }>(
+        `with upserted as (
+            insert into raw.first_copies (request_id, file_id, line_no, record_no)
+            ${firsts}
+            on conflict (request_id) do update
+            set file_id = excluded.file_id, line_no = excluded.line_no, record_no = excluded.record_no
+            where (excluded.file_id, excluded.line_no, excluded.record_no) < (raw.first_copies.file_id, raw.first_copies.line_no, raw.first_copies.record_no)
+            returning file_id
+        )
+        select file_id::text, count(*)::int as n from upserted group by file_id`,
+        params,
     );
+    return new Map(counted.rows.map((r) => [r.file_id, r.n]));
 }
 
 /**
