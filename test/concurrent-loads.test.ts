@@ -79,6 +79,46 @@ describe('concurrent loads and builds', () => {
         expect(n.n).toBe(4); // req_1, req_2, req_10, req_11: one row per request_id
     });
 
+    it('big files load two at a time: each exactly once, duplicates across them counted once, a failed one leaves empty partitions only', async () => {
+        const dir = tempDir('side-by-side');
+        // Over 1 MiB each (SMALL_FILE_BYTES), so each is loaded alone, streaming, beside the next.
+        const pad = 'x'.repeat(200);
+        const big = (from: number, n: number, day: string) =>
+            Array.from({ length: n }, (_, i) => event(from + i, { timestamp: `${day}T10:00:00Z`, prompt_version: `v1-${pad}` }));
+        writeLog(dir, 'a.jsonl', jsonl(big(100_000, 4000, '2026-11-10')));
+        // b repeats a's last 500 request_ids (loaded later: b's copies are the duplicates).
+        writeLog(dir, 'b.jsonl', jsonl(big(103_500, 4000, '2026-11-11')));
+        // c fails its error rate (half its lines are not JSON) after its rows reach their partition.
+        writeLog(dir, 'c.jsonl', jsonl([...big(200_000, 2000, '2026-11-12'), ...Array.from({ length: 2000 }, () => `not json ${pad}`)]));
+        writeLog(dir, 'd.jsonl', jsonl(big(300_000, 4000, '2026-11-13')));
+        const run = await ingest(db().handle.pool, localSource(dir), ingestOptions);
+        expect(run.files.map((f) => [f.uri.split('/').pop(), f.status, f.rowsLoaded, f.duplicateRows])).toEqual([
+            ['a.jsonl', 'loaded', 4000, 0],
+            ['b.jsonl', 'loaded', 4000, 500],
+            ['c.jsonl', 'failed', 0, 0],
+            ['d.jsonl', 'loaded', 4000, 0],
+        ]);
+        const [rows] = await db().query(
+            "select count(*)::int as n, count(distinct request_id)::int as ids from raw.events where event_at >= '2026-11-10' and event_at < '2026-11-14'",
+        );
+        expect(rows).toEqual({ n: 12_000, ids: 11_500 });
+        // Every first copy is the earliest (file, line) copy, computed from raw without raw.first_copies.
+        const firsts = await db().query("select request_id, file_id::text, line_no from raw.first_copies where request_id ~ '^req_[13][0-9]{5}$' order by 1");
+        const expected = await db().query(
+            "select distinct on (request_id) request_id, file_id::text, line_no from raw.events where request_id ~ '^req_[13][0-9]{5}$' order by request_id, file_id, line_no",
+        );
+        expect(firsts).toEqual(expected);
+        expect(firsts.length).toBe(11_500);
+        const [failure] = await db().query("select count(*)::int as n from ops.load_failures where source_uri like '%/c.jsonl'");
+        expect(failure.n).toBe(1);
+        // c's day kept the partition c made (committed apart from c's load), with none of its rows.
+        const [left] = await db().query('select count(*)::int as n from raw.events_20261112');
+        expect(left.n).toBe(0);
+        await buildStaging();
+        const [staged] = await db().query("select count(*)::int as n from staging.stg_events where usage_date between '2026-11-10' and '2026-11-13'");
+        expect(staged.n).toBe(11_500);
+    });
+
     it('a build waits for a load that has marked its days and not committed, so no change is skipped', async () => {
         // A load in flight: its dirty day (change id c) is marked and not committed.
         const inFlight = await db().handle.pool.connect();

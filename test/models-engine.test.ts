@@ -434,6 +434,8 @@ models:
         await buildModels(t.handle.pool, project, await buildDag(project));
         await t.query(`insert into ops.load_manifest (load_id, source_uri, content_id, size_bytes, lines_total, rows_loaded, rows_quarantined, blank_lines, duplicate_rows, unknown_version_rows)
                        values (gen_random_uuid(), 'file:///old', 'x', 1, 1, 1, 0, 0, 0, 0)`);
+        // Rows written by hand need their day's partition (the loader makes it).
+        await t.query("select tokenmart.ensure_raw_partition(((now() - d * interval '1 minute') at time zone 'UTC')::date) from unnest(array[90, 300]) as d");
         await t.query(`insert into raw.events (file_id, line_no, schema_version, request_id, event_at, provider, model, input_tokens, output_tokens, status)
                        select max(file_id), 1, 1, 'old', now() - interval '5 hours', 'openai', 'gpt-4o', 1, 1, 'ok' from ops.load_manifest`);
         const run = await runDataTests(t.handle.pool, project);

@@ -5,6 +5,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { OnChangedFile } from '../config/config.js';
 import { loadBatch } from './load-batch.js';
 import { emptyResult, loadFile, type FileResult, type LoadCounts } from './load-file.js';
+import { committedPartitions } from './raw-partitions.js';
 import type { ForgottenSubjects } from './forgotten.js';
 import { removeLeftoverSpools } from './quarantine-spool.js';
 import { PiiScrubber, type RedactionKind } from './scrub-pii.js';
@@ -41,6 +42,12 @@ const BATCH_FILES = 1000;
 const BATCH_BYTES = 32 << 20;
 /** Files looked up in the manifest with one query. */
 const LIST_CHUNK = 1000;
+/**
+ * Big files loaded at once, each in its own transaction on its own connection: while one records
+ * its first copies and commits (Postgres alone), the next is parsed and copied (Node and
+ * Postgres). More would only compete for the same cores.
+ */
+const LOADS_IN_FLIGHT = 2;
 
 export interface IngestProgress {
     fileStarted(uri: string, size: number): void;
@@ -121,14 +128,15 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
     const formats = options.format ? [known.get(options.format)!] : await partsInOrder(FORMATS, Promise.resolve(known), 'pipelines/ingest/formats/format.ts');
     const formatOptions = { attributes: options.attributes ?? DEFAULT_ATTRIBUTE_MAPPING };
     const client = await pool.connect();
+    const inFlight = new Set<Promise<void>>();
     const results: FileResult[] = [];
     const done = (index: number, result: FileResult) => {
         results[index] = result;
         options.progress?.fileDone(result);
     };
-    const recordFailure = async (uri: string, contentId: string | null, reason: string | undefined) => {
+    const recordFailure = async (uri: string, contentId: string | null, reason: string | undefined, on: PoolClient = client) => {
         if (options.dryRun) return;
-        await client.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [loadId, uri, contentId, reason]);
+        await on.query('insert into ops.load_failures (load_id, source_uri, content_id, reason) values ($1, $2, $3, $4)', [loadId, uri, contentId, reason]);
     };
     try {
         const loadOptions = {
@@ -144,6 +152,33 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
             formatOptions,
             dryRun: options.dryRun,
             keepSamples: options.dryRun,
+            // A dry run makes its partitions in its transaction, so it leaves nothing behind.
+            makePartitions: options.dryRun ? undefined : committedPartitions(pool),
+        };
+        /** A new big file, loaded beside the others in flight on a connection of its own. */
+        const loadAlongside = async (at: number, file: SourceFile) => {
+            while (inFlight.size >= LOADS_IN_FLIGHT) await Promise.race(inFlight);
+            const load = (async () => {
+                const own = await pool.connect();
+                try {
+                    // Its own scrubber: a load that rolls back resets its counts, not another's.
+                    const counts = new PiiScrubber({ keepText: options.keepText, userIdHmacKey: options.userIdHmacKey });
+                    const result = await loadFile(own, file, counts, loadOptions);
+                    if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason, own);
+                    done(at, result);
+                } finally {
+                    own.release();
+                }
+            })();
+            inFlight.add(load);
+            // Settled loads leave the set; a failure surfaces where the loop awaits them.
+            load.then(
+                () => inFlight.delete(load),
+                () => inFlight.delete(load),
+            );
+        };
+        const settle = async () => {
+            for (const load of [...inFlight]) await load;
         };
         // Small new files wait here, then load together (load-batch.ts): one transaction for
         // hundreds of one-request objects instead of one each.
@@ -205,13 +240,22 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                     continue;
                 }
                 await flush();
+                if (!replaceFileId && !options.dryRun) {
+                    await loadAlongside(at, file);
+                    continue;
+                }
+                // Replacing a file, and a dry run, go alone.
+                await settle();
                 const result = await loadFile(client, file, scrubber, { ...loadOptions, replaceFileId });
                 if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason);
                 done(at, result);
             }
         }
         await flush();
+        await settle();
     } finally {
+        // A load still running when another failed finishes (or fails) before the run returns.
+        await Promise.allSettled(inFlight);
         client.release();
     }
     // Line counts cover loaded files only, so loaded + quarantined + blank = lines holds for the run.

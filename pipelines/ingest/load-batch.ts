@@ -126,7 +126,7 @@ export async function loadBatch(
                 options.loadId,
                 loading.map((f) => ({ fileId: f.counts.fileId, file: f.file })),
             );
-            await ensureRawPartitions(
+            await (options.makePartitions ?? ensureRawPartitions)(
                 client,
                 loading.flatMap((f) => f.counts.days),
             );

@@ -5,7 +5,7 @@ import copyStreams from 'pg-copy-streams';
 import { RAW_COPY_COLUMNS } from './contract/raw-columns.js';
 import { allocateFileIds, finishManifests, insertManifests, lockFiles, type ManifestCounts } from './manifest-rows.js';
 import { copyQuarantine, QuarantineSpool } from './quarantine-spool.js';
-import { deleteRawRows, ensureRawPartitions } from './raw-partitions.js';
+import { deleteRawRows, ensureRawPartitions, type PartitionMaker } from './raw-partitions.js';
 import { checkErrorRate, type FileReading, FileRejected, newFileReading, type ReadOptions, readFailure, readRecords } from './read-records.js';
 import type { PiiScrubber, RedactionKind } from './scrub-pii.js';
 import type { SourceFile } from './sources/source.js';
@@ -49,6 +49,8 @@ export interface LoadOptions extends ReadOptions {
     readonly replaceFileId?: string;
     /** Do everything but commit: the file is read, mapped and checked, and the transaction rolled back. */
     readonly dryRun?: boolean;
+    /** How new day partitions are made (default: in the load's transaction, rolled back with it). */
+    readonly makePartitions?: PartitionMaker;
 }
 
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
@@ -203,7 +205,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
                 const fresh = [...r.days].filter((d) => !partitioned.has(d));
                 if (fresh.length) {
                     await copy.finish();
-                    await ensureRawPartitions(client, fresh);
+                    await (options.makePartitions ?? ensureRawPartitions)(client, fresh);
                     for (const d of fresh) partitioned.add(d);
                     copy = startCopy(client);
                 }

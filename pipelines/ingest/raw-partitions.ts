@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 
 /**
  * raw.events is partitioned by UTC day, and raw.first_copies holds the first loaded copy of each
@@ -10,6 +10,26 @@ import type { PoolClient } from 'pg';
 export async function ensureRawPartitions(client: PoolClient, days: Iterable<string>): Promise<void> {
     const list = [...new Set(days)].sort();
     if (list.length) await client.query('select tokenmart.ensure_raw_partition(day) from unnest($1::date[]) as days (day)', [list]);
+}
+
+/** How a load gets the partitions of its days: ensureRawPartitions (in its transaction), or committedPartitions. */
+export type PartitionMaker = (client: PoolClient, days: Iterable<string>) => Promise<void>;
+
+/**
+ * Creates the partitions at once, committed, on a connection of their own. Loads running side by
+ * side then never wait for each other's commit to get a day (a partition made in a load's
+ * transaction holds raw.events' attach lock until that load commits). A load that fails leaves
+ * the partitions it made, empty; the next load of those days fills them.
+ */
+export function committedPartitions(pool: Pool): PartitionMaker {
+    return async (_load, days) => {
+        const client = await pool.connect();
+        try {
+            await ensureRawPartitions(client, days);
+        } finally {
+            client.release();
+        }
+    };
 }
 
 /** The files just loaded: their ids, and the UTC days (YYYY-MM-DD) their rows fall on. */

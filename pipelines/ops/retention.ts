@@ -36,7 +36,7 @@ export async function applyRetention(pool: Pool, rawDays: number, now = new Date
         );
         for (const { rel } of unlogged.rows) await client.query(`alter table ${rel} set logged`);
         // Whole days go with their partitions (no row-by-row delete, no dead rows left behind);
-        // what the default partition holds before the horizon is deleted.
+        // any row before the horizon left elsewhere is deleted.
         const parts = await client.query<{ name: string }>(
             `select c.relname as name
              from pg_inherits as i
