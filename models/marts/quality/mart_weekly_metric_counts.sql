@@ -3,9 +3,10 @@
 -- the requests that reported a refusal (value 1) or not (0), every request ('requests', value 0),
 -- and those that raised each guardrail flag ('guardrail:<flag>', value 1). mart_quality_drift
 -- reads these counts instead of the requests: the same tests on far fewer rows, and a new day
--- recounts one week.
+-- recounts one week. It reads the requests before pricing (none of its columns is a price), so it
+-- builds beside fct_requests instead of after it: the drift chain is a build's longest.
 with requests as (
-    select * from marts.fct_requests
+    select * from intermediate.int_requests_enriched
     where usage_date >= tokenmart.window_start_date()
         and usage_date < tokenmart.window_end_date()
 ),
@@ -13,7 +14,7 @@ with requests as (
 weekly_requests as (
     select
         date_trunc('week', usage_date)::date as week_start,
-        feature,
+        feature_key as feature,
         model,
         input_tokens,
         output_tokens,
