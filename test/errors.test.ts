@@ -69,6 +69,9 @@ describe('every failure a user can cause is one line with the fix', () => {
         expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/key "slack" must be an object with channel, alertChannel, teamChannels/);
         writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ retention: { rawDays: 0 } }));
         expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/key "retention.rawDays" must be a number from 1 to 36500/);
+        writeFileSync(join(dir, 'tokenmart.config.json'), JSON.stringify({ build: { statementTimeoutMinutes: 0 } }));
+        expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/key "build.statementTimeoutMinutes" must be a number from 1 to 10080/);
+        expect(loadConfig({ cwd: tempDir('config-default'), env: {} }).build).toEqual({ statementTimeoutMinutes: 60 });
         writeFileSync(
             join(dir, 'tokenmart.config.json'),
             JSON.stringify({ retention: { rawDays: 90 }, report: { pdfTimeoutSeconds: 30 }, slack: { teamChannels: { 'any-team': '#x' } } }),

@@ -409,6 +409,30 @@ describe('models: the engine', () => {
         expect(v.n).toBe(5);
     });
 
+    it('a model statement over build.statementTimeoutMinutes is cancelled: one line naming the key, and the table keeps its last rows', async () => {
+        const root = fixtureProject({ 'marts/slow.sql': 'select generate_series(1, 3) as id' });
+        await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));
+        writeFileSync(join(root, 'marts/slow.sql'), 'select generate_series(1, 5) as id from (select pg_sleep(5)) as wait');
+        const started = Date.now();
+        // 0.005 minutes = 0.3 s (the config's own minimum is 1 minute).
+        const slow = await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)), { statementTimeoutMinutes: 0.005 });
+        expect(Date.now() - started).toBeLessThan(4000); // cancelled, not waited out
+        expect(slow.ok).toBe(false);
+        expect(slow.results[0].error).toMatch(
+            /^model marts\.slow \(.*slow\.sql\): a statement ran longer than build\.statementTimeoutMinutes \(0\.005 min\) and was cancelled; the model keeps its last built rows: find the slow step with EXPLAIN, or raise build\.statementTimeoutMinutes in tokenmart\.config\.json$/,
+        );
+        const [n] = await t.query('select count(*)::int as n from marts.slow');
+        expect(n.n).toBe(3);
+        // Every connection went back to the pool without the limit (the pool holds at most 6).
+        const clients = await Promise.all(Array.from({ length: 6 }, () => t.handle.pool.connect()));
+        try {
+            const settings = await Promise.all(clients.map(async (c) => (await c.query("select current_setting('statement_timeout') as v")).rows[0].v));
+            expect(settings).toEqual(Array(6).fill('0'));
+        } finally {
+            for (const c of clients) c.release();
+        }
+    });
+
     it('every data test kind fails on a fixture built to break it, with counts and samples', async () => {
         const root = fixtureProject({
             'staging/people.sql': "select * from (values (1, 'a', 'red', 10), (1, 'b', 'blue', 20), (null, 'c', 'pink', 99)) as v(id, name, colour, team_id)",

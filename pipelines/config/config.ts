@@ -40,6 +40,8 @@ export interface Config {
     readonly outputDir: string;
     readonly freshness: { readonly warnAfterHours: number; readonly errorAfterHours: number };
     readonly report: { readonly pdfTimeoutSeconds: number };
+    /** A model statement that runs longer is cancelled and the model fails, naming this key. */
+    readonly build: { readonly statementTimeoutMinutes: number };
     /** Raw events and quarantined lines older than this many days are dropped (marts keep their history); undefined = kept. */
     readonly retention: { readonly rawDays: number | undefined };
 }
@@ -54,6 +56,7 @@ const defaults = {
     outputDir: 'out',
     freshness: { warnAfterHours: 30, errorAfterHours: 72 },
     report: { pdfTimeoutSeconds: 120 },
+    build: { statementTimeoutMinutes: 60 },
 };
 
 /** Every key the file may hold: a section's keys are checked like the top level's (a typo is an error, not a default). */
@@ -68,6 +71,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
     slack: ['channel', 'alertChannel', 'teamChannels'],
     freshness: ['warnAfterHours', 'errorAfterHours'],
     report: ['pdfTimeoutSeconds'],
+    build: ['statementTimeoutMinutes'],
     retention: ['rawDays'],
 };
 
@@ -197,6 +201,7 @@ export function loadConfig(options: { readonly configPath?: string; readonly cwd
         outputDir: resolve(cwd, env.TOKENMART_OUTPUT_DIR ?? str('outputDir', defaults.outputDir)!),
         freshness: { warnAfterHours, errorAfterHours },
         report: { pdfTimeoutSeconds: num('report.pdfTimeoutSeconds', defaults.report.pdfTimeoutSeconds, 1, 3600) },
+        build: { statementTimeoutMinutes: num('build.statementTimeoutMinutes', defaults.build.statementTimeoutMinutes, 1, 7 * 24 * 60) },
         retention: { rawDays: pick(raw, 'retention.rawDays') === undefined ? undefined : Math.round(num('retention.rawDays', 0, 1, 36_500)) },
     };
 }

@@ -98,7 +98,10 @@ export async function forgetSubject(
     if (!options.dryRun && days.length && hasFact) {
         // Rebuild the days they touched in every mart now, rather than at the next run.
         await seedAll(handle.pool, loaded.project, options.log);
-        const built = await buildModels(handle.pool, loaded.project, loaded.dag, { log: options.log });
+        const built = await buildModels(handle.pool, loaded.project, loaded.dag, {
+            log: options.log,
+            statementTimeoutMinutes: config.build.statementTimeoutMinutes,
+        });
         if (!built.ok) options.log('forget: the rebuild of the touched days failed (see above); the next `tokenmart build` retries it');
     }
     return { kind, subjectHash: subjectHash(kind, id), rows, days, dryRun: Boolean(options.dryRun), seedMentions };

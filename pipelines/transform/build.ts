@@ -66,6 +66,11 @@ export interface BuildOptions {
     readonly workMem?: string;
     /** Create tables unlogged (default: when the server's wal_level is minimal, so no replica reads them). */
     readonly unlogged?: boolean;
+    /**
+     * A model statement running longer is cancelled and the model fails (config
+     * build.statementTimeoutMinutes; default: no limit).
+     */
+    readonly statementTimeoutMinutes?: number;
 }
 
 /** What a model's rows depend on besides raw data: its SQL and config and those of everything upstream. */
@@ -87,9 +92,12 @@ function inputsHash(project: Project, dag: Dag, model: ModelDef): string {
 }
 
 /** One line for a failed model: file, line (from Postgres' error position) and the message. */
-function describeFailure(model: ModelDef, statement: Wrapped | undefined, err: unknown): string {
-    const e = err as Error & { position?: string; hint?: string };
+function describeFailure(model: ModelDef, statement: Wrapped | undefined, err: unknown, timeoutMinutes: number | undefined): string {
+    const e = err as Error & { position?: string; hint?: string; code?: string };
     let where = relative(projectRoot, model.path);
+    // query_canceled by statement_timeout: say which limit, and the two ways out.
+    if (e.code === '57014' && timeoutMinutes !== undefined && /statement timeout/.test(e.message))
+        return `model ${model.id} (${where}): a statement ran longer than build.statementTimeoutMinutes (${timeoutMinutes} min) and was cancelled; the model keeps its last built rows: find the slow step with EXPLAIN, or raise build.statementTimeoutMinutes in tokenmart.config.json`;
     if (statement && e.position) {
         const pos = Number(e.position) - 1 - statement.offset;
         if (pos >= 0) where += `:${model.sql.slice(0, pos).split('\n').length}`;
@@ -115,11 +123,16 @@ export const defaultBuildThreads = (): number => Math.max(1, Math.min(4, availab
 /**
  * Per-connection settings for build sessions. Sorts and hashes of a full build fit in memory
  * instead of spilling (at most threads x work_mem x the plan's sort nodes); a lost commit after a
- * crash only means the model rebuilds next time (its state row commits with it).
+ * crash only means the model rebuilds next time (its state row commits with it); a runaway
+ * statement is cancelled after statement_timeout (0 = none) instead of running until someone notices.
  */
-const SESSION_SETTINGS = (workMem: string) => [`set work_mem = '${workMem.replace(/'/g, '')}'`, 'set synchronous_commit = off'];
+const SESSION_SETTINGS = (workMem: string, timeoutMinutes: number | undefined) => [
+    `set work_mem = '${workMem.replace(/'/g, '')}'`,
+    'set synchronous_commit = off',
+    `set statement_timeout = ${timeoutMinutes === undefined ? 0 : Math.round(timeoutMinutes * 60_000)}`,
+];
 /** Undoes SESSION_SETTINGS before a connection goes back to the pool. */
-const RESET_SETTINGS = 'reset work_mem; reset synchronous_commit';
+const RESET_SETTINGS = 'reset work_mem; reset synchronous_commit; reset statement_timeout';
 
 /**
  * Critical path from each model through what reads it, in its last build's milliseconds: the ready
@@ -172,7 +185,7 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
     const log = options.log ?? (() => undefined);
     const selected = selectModels(dag, options.select ?? []);
     const threads = Math.max(1, options.threads ?? defaultBuildThreads());
-    const settings = SESSION_SETTINGS(options.workMem ?? '256MB');
+    const settings = SESSION_SETTINGS(options.workMem ?? '256MB', options.statementTimeoutMinutes);
     const failed = new Set<string>();
     const finished = new Set<string>();
     const results = new Map<string, ModelRunResult>();
@@ -257,7 +270,7 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
                         materialized: model.materialized,
                         status: 'error',
                         ms: Date.now() - started,
-                        error: describeFailure(model, statement, err),
+                        error: describeFailure(model, statement, err, options.statementTimeoutMinutes),
                     };
                 }
             }

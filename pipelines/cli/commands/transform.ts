@@ -31,9 +31,15 @@ export function registerTransform(program: Command): void {
         .option('--full-refresh', 'rebuild incremental models from all history (re-prices everything)')
         .action(async (flags: SelectFlags) => {
             const loaded = await loadModels();
-            const result = await usingDatabase(configFrom(program.opts()), async (h) => {
+            const config = configFrom(program.opts());
+            const result = await usingDatabase(config, async (h) => {
                 await seedAll(h.pool, loaded.project, log);
-                return buildModels(h.pool, loaded.project, loaded.dag, { select: flags.select, fullRefresh: flags.fullRefresh, log });
+                return buildModels(h.pool, loaded.project, loaded.dag, {
+                    select: flags.select,
+                    fullRefresh: flags.fullRefresh,
+                    log,
+                    statementTimeoutMinutes: config.build.statementTimeoutMinutes,
+                });
             });
             const failed = result.results.filter((r) => r.status === 'error' || r.status === 'skipped');
             log(`build: run ${result.runId}: ${result.results.length - failed.length} of ${result.results.length} models built`);

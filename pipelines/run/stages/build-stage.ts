@@ -8,7 +8,11 @@ export const buildStage = defineStage({
     records: 'model rows written',
     async run(ctx) {
         await seedAll(ctx.handle.pool, ctx.project.project, ctx.log);
-        const b = await buildModels(ctx.handle.pool, ctx.project.project, ctx.project.dag, { runId: ctx.runId, log: ctx.log });
+        const b = await buildModels(ctx.handle.pool, ctx.project.project, ctx.project.dag, {
+            runId: ctx.runId,
+            log: ctx.log,
+            statementTimeoutMinutes: ctx.config.build.statementTimeoutMinutes,
+        });
         const bad = b.results.filter((r) => r.status === 'error');
         if (bad.length) return { status: 'failed', error: bad[0].error };
         // The data tests then read only the days rebuilt incrementally (the rest is unchanged).
