@@ -70,6 +70,14 @@ describe('concurrent loads and builds', () => {
             "select m.source_uri from raw.first_copies as f inner join ops.load_manifest as m using (file_id) where f.request_id = 'req_10'",
         );
         expect(first.source_uri).toBe('file:///held/a.jsonl');
+        // B's copy is now the duplicate, as if the files had committed in file-id order.
+        const dups = await db().query(
+            "select source_uri, duplicate_rows from ops.load_manifest where source_uri in ('file:///held/a.jsonl') or source_uri like '%/b.jsonl' order by file_id",
+        );
+        expect(dups.map((d) => [d.source_uri.split('/').pop(), d.duplicate_rows])).toEqual([
+            ['a.jsonl', 0],
+            ['b.jsonl', 1],
+        ]);
         const build = await buildStaging();
         const staging = build.results.find((r) => r.id === 'staging.stg_events');
         // Both days, each with stg_events' day either side (lookback and lookahead 1).
@@ -98,6 +106,9 @@ describe('concurrent loads and builds', () => {
             ['c.jsonl', 'failed', 0, 0],
             ['d.jsonl', 'loaded', 4000, 0],
         ]);
+        // The manifest says the same whichever of a and b committed first.
+        const manifest = await db().query('select duplicate_rows from ops.load_manifest where load_id = $1 order by file_id', [run.loadId]);
+        expect(manifest.map((m) => m.duplicate_rows)).toEqual([0, 500, 0]);
         const [rows] = await db().query(
             "select count(*)::int as n, count(distinct request_id)::int as ids from raw.events where event_at >= '2026-11-10' and event_at < '2026-11-14'",
         );

@@ -51,7 +51,8 @@ const LOADS_IN_FLIGHT = 2;
 
 export interface IngestProgress {
     fileStarted(uri: string, size: number): void;
-    rows(rows: number, bytes: number): void;
+    /** A file's rows and bytes read so far (`uri`: which file, when two load at once). */
+    rows(rows: number, bytes: number, uri?: string): void;
     fileDone(result: FileResult): void;
     /** Small files loaded together (or, when Postgres refused a row, one by one). */
     batchDone(results: readonly FileResult[], seconds: number): void;
@@ -158,12 +159,14 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
         /** A new big file, loaded beside the others in flight on a connection of its own. */
         const loadAlongside = async (at: number, file: SourceFile) => {
             while (inFlight.size >= LOADS_IN_FLIGHT) await Promise.race(inFlight);
+            options.progress?.fileStarted(file.uri, file.size);
+            const fileOptions = { ...loadOptions, onProgress: (rows: number, bytes: number) => options.progress?.rows(rows, bytes, file.uri) };
             const load = (async () => {
                 const own = await pool.connect();
                 try {
                     // Its own scrubber: a load that rolls back resets its counts, not another's.
                     const counts = new PiiScrubber({ keepText: options.keepText, userIdHmacKey: options.userIdHmacKey });
-                    const result = await loadFile(own, file, counts, loadOptions);
+                    const result = await loadFile(own, file, counts, fileOptions);
                     if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason, own);
                     done(at, result);
                 } finally {
@@ -214,7 +217,6 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
             );
             for (const file of chunk) {
                 const at = index++;
-                options.progress?.fileStarted(file.uri, file.size);
                 const old = live.get(file.uri);
                 let replaceFileId: string | undefined;
                 if (old) {
@@ -222,18 +224,21 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                         !file.knownContentId && Number(old.size_bytes) === file.size && old.modified_at?.getTime() === file.modifiedAt?.getTime();
                     const contentId = unchangedByStat ? old.content_id : (file.knownContentId ?? (await localContentId(file)));
                     if (contentId === old.content_id) {
+                        options.progress?.fileStarted(file.uri, file.size);
                         done(at, emptyResult(file.uri, 'skipped', 'already loaded'));
                         continue;
                     }
                     if (options.onChangedFile === 'fail' && !options.dryRun) {
                         const reason = `content changed since it was loaded (file_id ${old.file_id}); loaded files must not change: restore it, write new data to a new file, or rerun with --on-changed replace to supersede the old version`;
                         await recordFailure(file.uri, contentId, reason);
+                        options.progress?.fileStarted(file.uri, file.size);
                         done(at, emptyResult(file.uri, 'failed', reason));
                         continue;
                     }
                     replaceFileId = old.file_id;
                 }
                 if (!options.dryRun && !options.unbatched && !replaceFileId && file.size <= SMALL_FILE_BYTES) {
+                    options.progress?.fileStarted(file.uri, file.size);
                     batch.push({ index: at, file });
                     batchBytes += file.size;
                     if (batch.length >= (options.batchFiles ?? BATCH_FILES) || batchBytes >= BATCH_BYTES) await flush();
@@ -246,6 +251,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 }
                 // Replacing a file, and a dry run, go alone.
                 await settle();
+                options.progress?.fileStarted(file.uri, file.size);
                 const result = await loadFile(client, file, scrubber, { ...loadOptions, replaceFileId });
                 if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason);
                 done(at, result);
@@ -253,6 +259,19 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
         }
         await flush();
         await settle();
+        if (!options.dryRun) {
+            // A file of this run that committed after a later one took first copies back: the later
+            // file's duplicate count grew after it returned (raw-partitions.ts). Report the counts now.
+            const { rows } = await client.query<{ file_id: string; duplicate_rows: number }>(
+                'select file_id::text, duplicate_rows from ops.load_manifest where load_id = $1',
+                [loadId],
+            );
+            const now = new Map(rows.map((r) => [r.file_id, r.duplicate_rows]));
+            for (let i = 0; i < results.length; i++) {
+                const n = results[i]?.fileId === undefined ? undefined : now.get(results[i].fileId!);
+                if (n !== undefined && n !== results[i].duplicateRows) results[i] = { ...results[i], duplicateRows: n };
+            }
+        }
     } finally {
         // A load still running when another failed finishes (or fails) before the run returns.
         await Promise.allSettled(inFlight);

@@ -4,9 +4,21 @@ import type { FileResult } from './load-file.js';
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
-/** A bar (files, rows, MB/s) on a terminal; one line per file otherwise (CI logs, cron). */
+/** A file being read: since when, how big, and how far it got. */
+interface Reading {
+    readonly started: number;
+    readonly size: number;
+    rows: number;
+    bytes: number;
+}
+
+/**
+ * A bar (files, rows, MB/s) on a terminal; one line per file otherwise (CI logs, cron). Two big
+ * files load at once (ingest.ts): each keeps its own clock and counts, and the bar shows their sum.
+ */
 export function ingestProgress(write: (line: string) => void, tty = Boolean(process.stderr.isTTY)): IngestProgress {
-    let started = Date.now();
+    const reading = new Map<string, Reading>();
+    let last: string | undefined;
     let files = 0;
     let rowsBefore = 0;
     let bar: cliProgress.SingleBar | undefined;
@@ -20,26 +32,54 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
             cliProgress.Presets.shades_classic,
         );
     }
+    const sum = (f: (r: Reading) => number) => [...reading.values()].reduce((acc, r) => acc + f(r), 0);
+    const redraw = () => {
+        if (!bar) return;
+        const first = Math.min(...[...reading.values()].map((r) => r.started));
+        const secs = Math.max((Date.now() - first) / 1000, 0.001);
+        const names = [...reading.keys()].map((uri) => uri.split('/').pop()).join(', ');
+        const payload = { files, rows: rowsBefore + sum((r) => r.rows), mbps: mb(sum((r) => r.bytes) / secs), file: names };
+        if (!bar.isActive)
+            bar.start(
+                sum((r) => r.size) || 1,
+                sum((r) => r.bytes),
+                payload,
+            );
+        else {
+            bar.setTotal(sum((r) => r.size) || 1);
+            bar.update(
+                sum((r) => r.bytes),
+                payload,
+            );
+        }
+    };
+    /** Seconds since the file started (0 for one never started), and it stops being read. */
+    const finish = (uri: string): number => {
+        const r = reading.get(uri);
+        reading.delete(uri);
+        return r ? (Date.now() - r.started) / 1000 : 0;
+    };
     return {
         fileStarted(uri, size) {
-            started = Date.now();
-            if (bar) {
-                if (!bar.isActive) bar.start(size || 1, 0, { files, rows: rowsBefore, mbps: '0.0', file: uri });
-                else bar.setTotal(size || 1);
-                bar.update(0, { file: uri.split('/').pop() });
-            }
+            reading.set(uri, { started: Date.now(), size, rows: 0, bytes: 0 });
+            last = uri;
+            redraw();
         },
-        rows(rows, bytes) {
-            const secs = Math.max((Date.now() - started) / 1000, 0.001);
-            bar?.update(bytes, { rows: rowsBefore + rows, mbps: mb(bytes / secs) });
+        rows(rows, bytes, uri = last) {
+            const r = uri === undefined ? undefined : reading.get(uri);
+            if (!r) return;
+            r.rows = rows;
+            r.bytes = bytes;
+            redraw();
         },
         fileDone(r: FileResult) {
             files++;
             rowsBefore += r.rowsLoaded;
+            const secs = finish(r.uri);
             if (r.status === 'skipped') return; // a rerun over many loaded files stays quiet
-            const secs = (Date.now() - started) / 1000;
-            bar?.stop(); // the bar restarts with the next file, below this file's line
+            bar?.stop(); // the bar restarts below this file's line
             write(fileLine(r, secs));
+            if (reading.size) redraw();
         },
         batchDone(results, secs) {
             if (results.length === 1) {
@@ -47,6 +87,7 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
                 return;
             }
             files += results.length;
+            for (const r of results) finish(r.uri);
             const loaded = results.filter((r) => r.status === 'loaded');
             const sum = (f: (r: FileResult) => number) => loaded.reduce((acc, r) => acc + f(r), 0);
             rowsBefore += sum((r) => r.rowsLoaded);
@@ -57,6 +98,7 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
                     `ingest: loaded ${loaded.length} small files together (${loaded[0].uri} ... ${loaded.at(-1)!.uri}): ${sum((r) => r.rowsLoaded)} rows, ${sum((r) => r.rowsQuarantined)} quarantined, ${sum((r) => r.blankLines)} blank, ${sum((r) => r.duplicateRows)} duplicates (${sum((r) => r.linesTotal)} lines, ${mb(sum((r) => r.bytes))} MB in ${secs.toFixed(1)} s)`,
                 );
             for (const r of results) if (r.status === 'failed') write(fileLine(r, 0));
+            if (reading.size) redraw();
         },
     };
 }

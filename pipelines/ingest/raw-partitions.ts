@@ -54,8 +54,8 @@ function filesFirsts(days: readonly string[]): string {
 /**
  * Records the first copies of the files' request_ids (raw.first_copies), in the load's
  * transaction: an earlier copy, even one committed later by a concurrent load, keeps its place.
- * The copy it displaces then stops being staged, so that copy's day is marked dirty too.
- * Returns, per file id, how many of its rows are now first copies (the rest are duplicates).
+ * The copy it displaces then stops being staged: that copy's day is marked dirty too, and its file's
+ * duplicate count grows by one. Returns, per file id, how many of its rows are now first copies (the rest are duplicates).
  */
 export async function addFirstCopies(client: PoolClient, files: LoadedFiles): Promise<ReadonlyMap<string, number>> {
     const days = [...new Set(files.days)].sort();
@@ -71,18 +71,29 @@ export async function addFirstCopies(client: PoolClient, files: LoadedFiles): Pr
         'select exists (select 1 from ops.load_manifest where file_id > (select min(id) from unnest($1::bigint[]) as ids (id)) and file_id <> all($1::bigint[])) as later',
         [files.fileIds],
     );
+    // A displaced copy is no longer staged: its day is rebuilt, and it now counts as a duplicate
+    // of its file, as it would have had the files committed in file-id order.
     if (rows[0].later)
         await client.query(
-            `insert into ops.dirty_days (usage_date, file_id)
-             select distinct (displaced.event_at at time zone 'UTC')::date, ours.file_id
-             from (${firsts}) as ours
-             inner join raw.first_copies as firsts on firsts.request_id = ours.request_id
-             inner join raw.events as displaced
-                 on displaced.request_id = firsts.request_id
-                 and displaced.file_id = firsts.file_id
-                 and displaced.line_no = firsts.line_no
-                 and displaced.record_no = firsts.record_no
-             where (ours.file_id, ours.line_no, ours.record_no) < (firsts.file_id, firsts.line_no, firsts.record_no)`,
+            `with displaced as (
+                select ours.file_id as by_file_id, firsts.file_id, (copies.event_at at time zone 'UTC')::date as usage_date
+                from (${firsts}) as ours
+                inner join raw.first_copies as firsts on firsts.request_id = ours.request_id
+                inner join raw.events as copies
+                    on copies.request_id = firsts.request_id
+                    and copies.file_id = firsts.file_id
+                    and copies.line_no = firsts.line_no
+                    and copies.record_no = firsts.record_no
+                where (ours.file_id, ours.line_no, ours.record_no) < (firsts.file_id, firsts.line_no, firsts.record_no)
+            ),
+            dirty as (
+                insert into ops.dirty_days (usage_date, file_id)
+                select distinct usage_date, by_file_id from displaced
+            )
+            update ops.load_manifest as m
+            set duplicate_rows = m.duplicate_rows + counts.n
+            from (select file_id, count(*)::int as n from displaced group by file_id) as counts
+            where m.file_id = counts.file_id`,
             params,
         );
     // A row the upsert returns (inserted, or updated because ours is earlier) is the file's first
