@@ -87,7 +87,7 @@ describe('concurrent loads and builds', () => {
         expect(n.n).toBe(4); // req_1, req_2, req_10, req_11: one row per request_id
     });
 
-    it('big files load two at a time: each exactly once, duplicates across them counted once, a failed one leaves empty partitions only', async () => {
+    it('big files load two at a time: each exactly once, ids in listing order, duplicates across them counted once, a failed one leaves empty partitions only', async () => {
         const dir = tempDir('side-by-side');
         // Over 1 MiB each (SMALL_FILE_BYTES), so each is loaded alone, streaming, beside the next.
         const pad = 'x'.repeat(200);
@@ -106,9 +106,14 @@ describe('concurrent loads and builds', () => {
             ['c.jsonl', 'failed', 0, 0],
             ['d.jsonl', 'loaded', 4000, 0],
         ]);
-        // The manifest says the same whichever of a and b committed first.
-        const manifest = await db().query('select duplicate_rows from ops.load_manifest where load_id = $1 order by file_id', [run.loadId]);
-        expect(manifest.map((m) => m.duplicate_rows)).toEqual([0, 500, 0]);
+        // File ids follow the listing, whichever load reached the sequence first (so a's copies are
+        // the first copies in every run), and the manifest says the same whichever committed first.
+        const manifest = await db().query('select source_uri, duplicate_rows from ops.load_manifest where load_id = $1 order by file_id', [run.loadId]);
+        expect(manifest.map((m) => [m.source_uri.split('/').pop(), m.duplicate_rows])).toEqual([
+            ['a.jsonl', 0],
+            ['b.jsonl', 500],
+            ['d.jsonl', 0],
+        ]);
         const [rows] = await db().query(
             "select count(*)::int as n, count(distinct request_id)::int as ids from raw.events where event_at >= '2026-11-10' and event_at < '2026-11-14'",
         );

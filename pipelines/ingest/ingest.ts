@@ -5,6 +5,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { OnChangedFile } from '../config/config.js';
 import { loadBatch } from './load-batch.js';
 import { emptyResult, loadFile, type FileResult, type LoadCounts } from './load-file.js';
+import { allocateFileIds } from './manifest-rows.js';
 import { committedPartitions } from './raw-partitions.js';
 import type { ForgottenSubjects } from './forgotten.js';
 import { removeLeftoverSpools } from './quarantine-spool.js';
@@ -160,7 +161,12 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
         const loadAlongside = async (at: number, file: SourceFile) => {
             while (inFlight.size >= LOADS_IN_FLIGHT) await Promise.race(inFlight);
             options.progress?.fileStarted(file.uri, file.size);
-            const fileOptions = { ...loadOptions, onProgress: (rows: number, bytes: number) => options.progress?.rows(rows, bytes, file.uri) };
+            const [fileId] = await allocateFileIds(client, 1); // in listing order (load-file.ts, fileId)
+            const fileOptions = {
+                ...loadOptions,
+                fileId,
+                onProgress: (rows: number, bytes: number) => options.progress?.rows(rows, bytes, file.uri),
+            };
             const load = (async () => {
                 const own = await pool.connect();
                 try {

@@ -51,6 +51,12 @@ export interface LoadOptions extends ReadOptions {
     readonly dryRun?: boolean;
     /** How new day partitions are made (default: in the load's transaction, rolled back with it). */
     readonly makePartitions?: PartitionMaker;
+    /**
+     * The file id, reserved before the load starts: loads running at once then still take their
+     * ids in listing order, and the first copy of a request_id (lowest file id) does not depend on
+     * which load reached the sequence first.
+     */
+    readonly fileId?: string;
 }
 
 const EMPTY_REDACTIONS = { email: 0, phone: 0, card: 0, api_key: 0, ip: 0 } as const;
@@ -192,7 +198,7 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
             await client.query("update ops.load_manifest set status = 'superseded', superseded_at = now() where file_id = $1", [options.replaceFileId]);
             await deleteRawRows(client, 'file_id = $1', [options.replaceFileId]);
         }
-        const [fileId] = await allocateFileIds(client, 1);
+        const fileId = options.fileId ?? (await allocateFileIds(client, 1))[0];
         await insertManifests(client, options.loadId, [{ fileId, file }]);
         // A day's rows need its raw.events partition before they are sent; a running COPY does
         // not see a partition created after it started, so a new day ends it and starts another.
