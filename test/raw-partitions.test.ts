@@ -110,6 +110,33 @@ describe('raw.events: partitioned by UTC day', () => {
             await t.query(`${EXPECTED_FIRSTS}`),
         );
     });
+    it('drops the default partition in place: rows written into it by hand move to their days first', async () => {
+        const t = db();
+        const migrator = new Migrator({ db: t.handle.db, provider: { getMigrations: async () => ({ ...migrations }) }, migrationTableSchema: 'ops' });
+        expect((await migrator.migrateTo('2026-12-06T1000_raw_without_fk')).error).toBeUndefined();
+        expect(await partitions(t)).toHaveProperty('events_default', 0);
+        const before = await t.query<{ n: number }>('select count(*)::int as n from raw.events');
+        // Days without a partition: the rows land in the default partition.
+        await t.query(
+            `insert into raw.events (file_id, line_no, schema_version, request_id, event_at, provider, model, input_tokens, output_tokens, status)
+             values (9001, 4, 1, 'hand_1', '2025-01-02T10:00:00Z', 'openai', 'gpt-4o-mini', 1, 1, 'ok'),
+                    (9001, 5, 1, 'hand_2', '2025-01-03T23:59:59Z', 'openai', 'gpt-4o-mini', 1, 1, 'ok'),
+                    (9001, 6, 1, 'hand_3', '2025-01-03T00:00:00Z', 'openai', 'gpt-4o-mini', 1, 1, 'ok')`,
+        );
+        expect(await partitions(t)).toHaveProperty('events_default', 3);
+        await migrateToLatest(t.handle.db);
+        const parts = await partitions(t);
+        expect(parts).not.toHaveProperty('events_default');
+        expect(parts).toMatchObject({ events_20250102: 1, events_20250103: 2 });
+        expect((await t.query<{ n: number }>('select count(*)::int as n from raw.events'))[0].n).toBe(before[0].n + 3);
+        // Without it, a row for a day with no partition is refused (the loader makes the partition first).
+        await expect(
+            t.query(
+                `insert into raw.events (file_id, line_no, schema_version, request_id, event_at, provider, model, input_tokens, output_tokens, status)
+                 values (9001, 7, 1, 'hand_4', '2025-02-01T10:00:00Z', 'openai', 'gpt-4o-mini', 1, 1, 'ok')`,
+            ),
+        ).rejects.toThrow(/no partition of relation "events" found for row/);
+    });
     it('a file whose events spread over more days than ingest.maxDaysPerFile fails whole, naming the line, and creates no partition', async () => {
         const dir = tempDir('many-days');
         // Wrong timestamps: a day each, 2001-01-01 on (the contract accepts years 2000 to 2100).
