@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import type { OnChangedFile } from '../config/config.js';
 import { loadBatch } from './load-batch.js';
-import { emptyResult, loadFile, type FileResult, type LoadCounts } from './load-file.js';
+import { emptyResult, loadFile, type FileResult, type LoadCounts, type LoadOptions } from './load-file.js';
 import { allocateFileIds } from './manifest-rows.js';
 import { committedPartitions } from './raw-partitions.js';
 import type { ForgottenSubjects } from './forgotten.js';
@@ -157,10 +157,16 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
             // A dry run makes its partitions in its transaction, so it leaves nothing behind.
             makePartitions: options.dryRun ? undefined : committedPartitions(pool),
         };
+        /** Loads one file, streaming, on connection `on`, and records what became of it. */
+        const loadAndRecord = async (on: PoolClient, at: number, file: SourceFile, fileScrubber: PiiScrubber, fileOptions: LoadOptions) => {
+            options.progress?.fileStarted(file.uri, file.size);
+            const result = await loadFile(on, file, fileScrubber, fileOptions);
+            if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason, on);
+            done(at, result);
+        };
         /** A new big file, loaded beside the others in flight on a connection of its own. */
         const loadAlongside = async (at: number, file: SourceFile) => {
             while (inFlight.size >= LOADS_IN_FLIGHT) await Promise.race(inFlight);
-            options.progress?.fileStarted(file.uri, file.size);
             const [fileId] = await allocateFileIds(client, 1); // in listing order (load-file.ts, fileId)
             const fileOptions = {
                 ...loadOptions,
@@ -172,9 +178,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 try {
                     // Its own scrubber: a load that rolls back resets its counts, not another's.
                     const counts = new PiiScrubber({ keepText: options.keepText, userIdHmacKey: options.userIdHmacKey });
-                    const result = await loadFile(own, file, counts, fileOptions);
-                    if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason, own);
-                    done(at, result);
+                    await loadAndRecord(own, at, file, counts, fileOptions);
                 } finally {
                     own.release();
                 }
@@ -230,14 +234,12 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                         !file.knownContentId && Number(old.size_bytes) === file.size && old.modified_at?.getTime() === file.modifiedAt?.getTime();
                     const contentId = unchangedByStat ? old.content_id : (file.knownContentId ?? (await localContentId(file)));
                     if (contentId === old.content_id) {
-                        options.progress?.fileStarted(file.uri, file.size);
                         done(at, emptyResult(file.uri, 'skipped', 'already loaded'));
                         continue;
                     }
                     if (options.onChangedFile === 'fail' && !options.dryRun) {
                         const reason = `content changed since it was loaded (file_id ${old.file_id}); loaded files must not change: restore it, write new data to a new file, or rerun with --on-changed replace to supersede the old version`;
                         await recordFailure(file.uri, contentId, reason);
-                        options.progress?.fileStarted(file.uri, file.size);
                         done(at, emptyResult(file.uri, 'failed', reason));
                         continue;
                     }
@@ -257,10 +259,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
                 }
                 // Replacing a file, and a dry run, go alone.
                 await settle();
-                options.progress?.fileStarted(file.uri, file.size);
-                const result = await loadFile(client, file, scrubber, { ...loadOptions, replaceFileId });
-                if (result.status === 'failed') await recordFailure(file.uri, file.knownContentId ?? null, result.reason);
-                done(at, result);
+                await loadAndRecord(client, at, file, scrubber, { ...loadOptions, replaceFileId });
             }
         }
         await flush();

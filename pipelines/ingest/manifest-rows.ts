@@ -67,9 +67,9 @@ export interface ManifestCounts {
 
 /**
  * Records the first copies of files whose rows are in raw.events, then fills in their counts and
- * marks their days dirty in one statement. Their duplicate rows (kept in raw; staging dedupes)
- * are the rows that are not first copies. Returns the duplicate count per file id. A duplicate is any copy but the first of its request_id (lowest
- * file id, line, record): a repeat inside the file, or a request_id an earlier file loaded.
+ * marks their days dirty in one statement. Returns the duplicate count per file id. A duplicate
+ * (kept in raw; staging dedupes) is any copy but the first of its request_id (lowest file id,
+ * line, record): a repeat inside the file, or a request_id an earlier file loaded.
  */
 export async function finishManifests(client: PoolClient, files: readonly ManifestCounts[]): Promise<ReadonlyMap<string, number>> {
     const col = <T>(f: (m: ManifestCounts) => T) => files.map(f);

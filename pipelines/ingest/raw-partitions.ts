@@ -54,8 +54,9 @@ function filesFirsts(days: readonly string[]): string {
 /**
  * Records the first copies of the files' request_ids (raw.first_copies), in the load's
  * transaction: an earlier copy, even one committed later by a concurrent load, keeps its place.
- * The copy it displaces then stops being staged: that copy's day is marked dirty too, and its file's
- * duplicate count grows by one. Returns, per file id, how many of its rows are now first copies (the rest are duplicates).
+ * The copy it displaces then stops being staged: that copy's day is marked dirty too, and its
+ * file's duplicate count grows by one. Returns, per file id, how many of its rows are now first
+ * copies (the rest are duplicates).
  */
 export async function addFirstCopies(client: PoolClient, files: LoadedFiles): Promise<ReadonlyMap<string, number>> {
     const days = [...new Set(files.days)].sort();

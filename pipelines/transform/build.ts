@@ -149,11 +149,6 @@ function criticalPaths(selected: readonly ModelDef[], dag: Dag, lastMs: Readonly
 }
 
 /**
- * Builds the selected models in dependency order, independent ones at once on separate
- * connections (options.threads). Each model is one transaction: a failure keeps the previous
- * version of its relation and skips everything downstream of it.
- */
-/**
  * The last change (ops.dirty_days.change_id) this build covers. A load takes its change ids when
  * it marks its days, and commits later: a lower id can commit after a higher one. Waiting for the
  * loads in flight (their row locks on ops.dirty_days) means none at or below the snapshot can still
@@ -180,6 +175,11 @@ async function dirtySnapshot(client: PoolClient, log: (line: string) => void): P
     }
 }
 
+/**
+ * Builds the selected models in dependency order, independent ones at once on separate
+ * connections (options.threads). Each model is one transaction: a failure keeps the previous
+ * version of its relation and skips everything downstream of it.
+ */
 export async function buildModels(pool: Pool, project: Project, dag: Dag, options: BuildOptions = {}): Promise<BuildResult> {
     const runId = options.runId ?? randomUUID();
     const log = options.log ?? (() => undefined);
