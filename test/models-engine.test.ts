@@ -138,8 +138,8 @@ describe('models: incremental builds', () => {
             'marts.mart_invoice_reconciliation',
             'marts.mart_weekly_feature_requests',
         ]);
-        // The drift chain reads the requests before pricing, so it builds beside fct_requests.
-        expect(byId['marts.mart_weekly_metric_counts'].upstream).toEqual(['intermediate.int_requests_enriched']);
+        // The drift chain reads the staged requests (no price, no owner), so it builds beside fct_requests.
+        expect(byId['marts.mart_weekly_metric_counts'].upstream).toEqual(['staging.stg_events']);
         const cost = byId['marts.mart_daily_cost'].columns.find((c) => c.name === 'cost_usd')!;
         expect(cost).toMatchObject({ type: 'numeric', description: expect.stringContaining('sum of the bucket costs') });
         const html = readFileSync(docs.html, 'utf8');
@@ -407,6 +407,29 @@ describe('models: the engine', () => {
         await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));
         const [v] = await t.query('select n::int from public.analyst_view');
         expect(v.n).toBe(5);
+    });
+
+    it('indexes: a list of columns, or columns with a where (partial: only the rows that match); a malformed entry is one line', async () => {
+        const root = fixtureProject({
+            'marts/calls.sql': "select g as id, case when g % 4 = 0 then 'task_' || g end as task_id from generate_series(1, 100) as g",
+            'marts/_marts.yml':
+                'models:\n  - name: calls\n    config:\n      indexes:\n        - [id]\n        - { columns: [task_id], where: task_id is not null }\n',
+        });
+        const project = loadProject(root);
+        expect(project.models[0].indexes).toEqual([{ columns: ['id'] }, { columns: ['task_id'], where: 'task_id is not null' }]);
+        expect((await buildModels(t.handle.pool, project, await buildDag(project))).ok).toBe(true);
+        const indexes = await t.query(
+            "select regexp_replace(indexdef, '^.* USING ', '') as def, (select reltuples from pg_class where relname = indexname)::int as entries from pg_indexes where schemaname = 'marts' and tablename = 'calls' order by 1",
+        );
+        // 25 of the 100 calls have a task_id: the partial index holds those alone.
+        expect(indexes).toEqual([
+            { def: 'btree (id)', entries: 100 },
+            { def: 'btree (task_id) WHERE (task_id IS NOT NULL)', entries: 25 },
+        ]);
+        writeFileSync(join(root, 'marts/_marts.yml'), 'models:\n  - name: calls\n    config:\n      indexes: [{ columns: [task_id], when: x }]\n');
+        expect(() => loadProject(root)).toThrow(
+            /^models: .*marts\/_marts\.yml: calls: indexes entry 1 must be a list of columns or \{ columns: \[\.\.\.\], where: <predicate> \}: fix it in the model's YAML$/,
+        );
     });
 
     it('a model statement over build.statementTimeoutMinutes is cancelled: one line naming the key, and the table keeps its last rows', async () => {

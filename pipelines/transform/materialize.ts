@@ -130,9 +130,9 @@ export function tableSteps(model: ModelDef, opts: TableOptions = { unlogged: fal
 
 /** Indexes and statistics on the built table, then it replaces the model's (dependent views recreated). */
 async function swapIn(client: PoolClient, model: ModelDef, tmp: string): Promise<void> {
-    for (const [i, cols] of model.indexes.entries()) {
+    for (const [i, index] of model.indexes.entries()) {
         await client.query(
-            `create index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${cols.map(quoteIdent).join(', ')})`,
+            `create index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${index.columns.map(quoteIdent).join(', ')})${index.where ? ` where ${index.where}` : ''}`,
         );
     }
     await client.query(`analyze ${rel(model.schema, tmp)}`);

@@ -57,12 +57,46 @@ export interface ModelDef {
      * shards (request_id). Ignored on a server without Citus.
      */
     readonly distributedBy?: string;
-    readonly indexes: readonly (readonly string[])[];
+    readonly indexes: readonly IndexDef[];
     readonly description: string;
     readonly columns: readonly ColumnDoc[];
 }
 
 export type Grain = 'day' | 'week' | 'month';
+
+/**
+ * A btree index on the built table. `where` makes it partial: an index on a column most rows
+ * leave null (task_id, trace_id) then costs a build only the rows that have it, and still serves
+ * `column = x` lookups (the planner proves the predicate from the equality).
+ */
+export interface IndexDef {
+    readonly columns: readonly string[];
+    readonly where?: string;
+}
+
+/** `indexes:` entries: a list of columns, or { columns: [...], where: <predicate> }. */
+function indexesFrom(value: unknown, where: string): IndexDef[] {
+    if (value === undefined) return [];
+    const bad = (i: number) =>
+        new UserError(
+            `models: ${where}: indexes entry ${i + 1} must be a list of columns or { columns: [...], where: <predicate> }: fix it in the model's YAML`,
+        );
+    if (!Array.isArray(value)) throw bad(0);
+    return value.map((entry: unknown, i) => {
+        const isColumns = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string');
+        if (isColumns(entry)) return { columns: entry };
+        const e = entry as { columns?: unknown; where?: unknown } | null;
+        if (
+            e &&
+            typeof e === 'object' &&
+            isColumns(e.columns) &&
+            (e.where === undefined || typeof e.where === 'string') &&
+            Object.keys(e).every((k) => k === 'columns' || k === 'where')
+        )
+            return e.where === undefined ? { columns: e.columns } : { columns: e.columns, where: e.where };
+        throw bad(i);
+    });
+}
 
 const MODEL_CONFIG_KEYS = ['materialized', 'day_column', 'lookback_days', 'lookahead_days', 'grain', 'chunked_full_refresh', 'distributed_by', 'indexes'];
 
@@ -251,7 +285,7 @@ export function loadProject(root = process.env.TOKENMART_MODELS_DIR || join(proj
                 grain,
                 chunkedFullRefresh: cfg.chunked_full_refresh !== false,
                 distributedBy: cfg.distributed_by,
-                indexes: (cfg.indexes ?? []) as string[][],
+                indexes: indexesFrom(cfg.indexes, `${where}: ${name}`),
                 description: String(entry.description ?? ''),
                 columns: columnsFrom(entry.columns),
             });

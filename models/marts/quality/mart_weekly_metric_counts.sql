@@ -3,10 +3,11 @@
 -- the requests that reported a refusal (value 1) or not (0), every request ('requests', value 0),
 -- and those that raised each guardrail flag ('guardrail:<flag>', value 1). mart_quality_drift
 -- reads these counts instead of the requests: the same tests on far fewer rows, and a new day
--- recounts one week. It reads the requests before pricing (none of its columns is a price), so it
--- builds beside fct_requests instead of after it: the drift chain is a build's longest.
+-- recounts one week. It reads the staged requests: none of its columns is a price or an owner, so
+-- it builds beside fct_requests (the drift chain is a build's longest), and skips the owner joins
+-- (about a quarter of its time, measured on 1M requests).
 with requests as (
-    select * from intermediate.int_requests_enriched
+    select * from staging.stg_events
     where usage_date >= tokenmart.window_start_date()
         and usage_date < tokenmart.window_end_date()
 ),
@@ -14,7 +15,7 @@ with requests as (
 weekly_requests as (
     select
         date_trunc('week', usage_date)::date as week_start,
-        feature_key as feature,
+        coalesce(feature, '(none)') as feature,
         model,
         input_tokens,
         output_tokens,
