@@ -432,6 +432,33 @@ describe('models: the engine', () => {
         );
     });
 
+    it('data tests run as the build goes: a test starts once the models it reads are built, while a slow model still builds', async () => {
+        // Each expression test fails on purpose with one row holding the time it ran (its sample).
+        const ranAt = (from: string) => `select clock_timestamp()::text as ran_at from ${from}`;
+        const root = fixtureProject({
+            'staging/quick.sql': 'select 1 as id',
+            'marts/slow.sql': 'select id from staging.quick cross join lateral (select pg_sleep(1.5)) as wait',
+            'staging/_staging.yml': `models:\n  - name: quick\n    tests:\n      - expression: { name: quick_alone, severity: warn, sql: "${ranAt('staging.quick')}" }\n      - expression: { name: quick_and_slow, severity: warn, sql: "${ranAt('staging.quick cross join (select 1 from marts.slow limit 1) as s')}" }\n`,
+        });
+        const project = loadProject(root);
+        const out = await seedBuildTest(t.handle.pool, { project, dag: await buildDag(project) }, { log: () => undefined });
+        expect(out.build.ok).toBe(true);
+        const [slow] = await t.query("select started_at as finished_at, duration_ms from ops.model_runs where run_id = $1 and model = 'marts.slow'", [
+            out.build.runId,
+        ]);
+        const at = (name: string) => Date.parse(out.tests.results.find((r) => r.name === name)!.sample[0].ran_at as string);
+        const slowFinished = (slow.finished_at as Date).getTime();
+        expect(slow.duration_ms).toBeGreaterThanOrEqual(1500);
+        // The test of quick alone ran while slow was building; the one that reads slow, after it.
+        expect(at('quick_alone')).toBeLessThan(slowFinished - 1000);
+        expect(at('quick_and_slow')).toBeGreaterThanOrEqual(slowFinished - 50);
+        // Both recorded under the build's run.
+        expect(await t.query('select test_name, status from ops.test_results where run_id = $1 order by 1', [out.build.runId])).toEqual([
+            { test_name: 'quick_alone', status: 'warn' },
+            { test_name: 'quick_and_slow', status: 'warn' },
+        ]);
+    });
+
     it('a model statement over build.statementTimeoutMinutes is cancelled: one line naming the key, and the table keeps its last rows', async () => {
         const root = fixtureProject({ 'marts/slow.sql': 'select generate_series(1, 3) as id' });
         await buildModels(t.handle.pool, loadProject(root), await buildDag(loadProject(root)));

@@ -43,16 +43,22 @@ export interface BuildResult {
 }
 
 /**
- * Per model built incrementally, the span of days it rebuilt: its tests need read only those rows
- * (runDataTests' windows). Models rebuilt in full, or left up to date, are not in it.
+ * The span of days a model built incrementally rebuilt: its tests need read only those rows.
+ * Undefined for a model rebuilt in full, left up to date, or not built.
  */
-export function buildWindows(build: BuildResult): Map<string, DayRange> {
-    const out = new Map<string, DayRange>();
-    for (const r of build.results) {
-        if (r.status !== 'success' || r.mode !== 'incremental' || !r.ranges?.length) continue;
-        out.set(r.id, { start: r.ranges[0].start, end: r.ranges[r.ranges.length - 1].end });
-    }
-    return out;
+export function rebuiltWindow(r: ModelRunResult): DayRange | undefined {
+    if (r.status !== 'success' || r.mode !== 'incremental' || !r.ranges?.length) return undefined;
+    return { start: r.ranges[0].start, end: r.ranges[r.ranges.length - 1].end };
+}
+
+const SIDE_JOB = '(side job) ';
+
+/** Jobs that run in the build's idle slots (dataTestsAlongside). */
+export interface SideJobs {
+    /** A model has finished (built, failed, skipped or up to date): jobs waiting for it may be ready. */
+    modelDone(result: ModelRunResult): void;
+    /** The next ready job, or undefined when none is. */
+    next(): (() => Promise<void>) | undefined;
 }
 
 export interface BuildOptions {
@@ -71,6 +77,8 @@ export interface BuildOptions {
      * build.statementTimeoutMinutes; default: no limit).
      */
     readonly statementTimeoutMinutes?: number;
+    /** Work that takes a build connection no ready model needs: the data tests, as their models finish. */
+    readonly sideJobs?: SideJobs;
 }
 
 /** The indexes as the hash has always read them (plain ones as lists): adding partial ones rebuilds only their model's chain. */
@@ -291,10 +299,14 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
     };
 
     // A model starts once everything it reads among the selected ones has finished (built or not).
+    // A slot no ready model needs takes a side job; those left when the models are done are the
+    // caller's to finish.
     const selectedIds = new Set(selected.map((m) => m.id));
     const waiting = [...selected];
     const running = new Map<string, Promise<string>>();
-    while (waiting.length || running.size) {
+    let sideJobs = 0;
+    const modelsRunning = () => [...running.keys()].filter((k) => !k.startsWith(SIDE_JOB)).length;
+    while (waiting.length || modelsRunning()) {
         const ready = waiting
             .filter((m) => (dag.upstream.get(m.id) ?? []).every((u) => !selectedIds.has(u) || finished.has(u)))
             .sort((a, b) => (priority.get(b.id) ?? 0) - (priority.get(a.id) ?? 0));
@@ -303,6 +315,15 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
             running.set(
                 m.id,
                 buildOne(m).then(() => m.id),
+            );
+        }
+        while (running.size < threads) {
+            const job = options.sideJobs?.next();
+            if (!job) break;
+            const key = `${SIDE_JOB}${sideJobs++}`;
+            running.set(
+                key,
+                job().then(() => key),
             );
         }
         if (!running.size) break;
@@ -316,7 +337,10 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
             throw err;
         }
         running.delete(done);
+        const result = results.get(done);
+        if (!result) continue; // a side job (one still running when the models are done is the caller's to await)
         finished.add(done);
+        options.sideJobs?.modelDone(result);
     }
     const ordered = selected.map((m) => results.get(m.id)).filter((r): r is ModelRunResult => r !== undefined);
     return { runId, results: ordered, ok: ordered.length === selected.length && ordered.every((r) => r.status === 'success' || r.status === 'up_to_date') };

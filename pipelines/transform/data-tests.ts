@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { defaultBuildThreads } from './build.js';
+import { defaultBuildThreads, rebuiltWindow, type SideJobs } from './build.js';
+import { readRelations } from './dependencies.js';
 import { addDays } from '../../reports/period.js';
 import { type DayRange, quoteIdent, setWindow } from './materialize.js';
 import type { DataTestSpec, Project, Severity, SourceDef } from './project.js';
@@ -149,10 +150,151 @@ export interface TestOptions {
     /** Tests run at once, each on its own connection (default: as many as the build's threads). */
     readonly threads?: number;
     /**
-     * Per model, the days an incremental build just rebuilt (buildWindows): that model's tests read
+     * Per model, the days an incremental build just rebuilt (rebuiltWindow): that model's tests read
      * only those rows, the rest being unchanged since they were last tested. Without it, every row.
      */
     readonly windows?: ReadonlyMap<string, DayRange>;
+}
+
+/**
+ * The data tests of a build, run as the build goes (buildModels' sideJobs): a test starts once its
+ * model and every model it reads have finished, on a connection no ready model needs, so the
+ * tests of the early models run while the last chain builds instead of after it.
+ */
+export interface TestsAlongside {
+    readonly jobs: SideJobs;
+    /** Runs the tests not run yet, waits for all of them and records them: the build's test run. */
+    finish(): Promise<TestRun>;
+    /** After a failed build: waits for the tests running, starts no more, records none. */
+    abandon(): Promise<void>;
+}
+
+interface Check {
+    readonly index: number;
+    /** The built models it reads: it waits for them. */
+    readonly reads: ReadonlySet<string>;
+    readonly lastMs: number;
+    readonly run: () => Promise<TestResult>;
+}
+
+/** The models a test reads: its model, a relationship's parent, and the relations of an expression's SQL. */
+async function testReads(t: DataTestSpec, building: ReadonlySet<string>): Promise<Set<string>> {
+    const reads = new Set([t.model, ...(t.to ? [t.to] : [])]);
+    if (t.kind === 'expression') {
+        try {
+            for (const r of await readRelations(t.sql!, t.name)) reads.add(r.id);
+        } catch {
+            return new Set(building); // unparseable here: it waits for the whole build (and fails on its own when run)
+        }
+    }
+    return new Set([...reads].filter((id) => building.has(id)));
+}
+
+/**
+ * Starts the data tests (and source freshness) of `options.models` alongside a build of the models
+ * in `building` (none: every test is ready now). Models rebuilt incrementally narrow their tests to
+ * the days rebuilt, as `options.windows` does.
+ */
+export async function dataTestsAlongside(pool: Pool, project: Project, building: ReadonlySet<string>, options: TestOptions = {}): Promise<TestsAlongside> {
+    const runId = options.runId ?? randomUUID();
+    const log = options.log ?? (() => undefined);
+    const now = options.now ?? new Date();
+    const windows = new Map(options.windows ?? []);
+    const sources = project.sources.filter((s) => s.freshness && (!options.models || options.models.has(s.id)));
+    const selected = project.tests.filter((t) => !options.models || options.models.has(t.model));
+    const last = await pool.query<{ test_name: string; ms: number }>(
+        'select distinct on (test_name) test_name, duration_ms as ms from ops.test_results order by test_name, tested_at desc',
+    );
+    const lastMs = new Map(last.rows.map((r) => [r.test_name, r.ms]));
+    const dayColumns = new Map(project.models.map((m) => [m.id, m.dayColumn]));
+    const indexed = new Map<string, Set<string>>();
+    if (windows.size || building.size) {
+        const { rows } = await pool.query<{ rel: string; col: string }>(
+            `select n.nspname || '.' || c.relname as rel, a.attname as col
+             from pg_index as i
+             inner join pg_class as c on c.oid = i.indrelid
+             inner join pg_namespace as n on n.oid = c.relnamespace
+             inner join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+             where n.nspname = any($1::text[]) and i.indpred is null`,
+            [[...new Set(project.models.map((m) => m.schema))]],
+        );
+        for (const r of rows) indexed.set(r.rel, (indexed.get(r.rel) ?? new Set()).add(r.col));
+    }
+    const scopeOf = (t: DataTestSpec): TestScope | undefined => {
+        const range = windows.get(t.model);
+        const column = dayColumns.get(t.model);
+        return range && column ? { column, range, indexed: indexed.get(t.model) } : undefined;
+    };
+    const checks: Check[] = [
+        ...sources.map((s, index) => ({ index, reads: new Set<string>(), lastMs: Number.POSITIVE_INFINITY, run: () => freshness(pool, s, now) })),
+        ...(await Promise.all(
+            selected.map(async (t, i) => ({
+                index: sources.length + i,
+                reads: await testReads(t, building),
+                lastMs: lastMs.get(t.name) ?? 0,
+                run: () => runOne(pool, t, scopeOf(t)),
+            })),
+        )),
+    ];
+    const results: TestResult[] = new Array(checks.length);
+    const done = new Set<string>();
+    let pending = checks;
+    const running = new Set<Promise<void>>();
+    let stopped = false;
+    let failure: unknown; // not a test's failure (those are results) but the database's: finish() throws it
+    // The ready check that ran longest last time first, so one long test does not start last.
+    const next = (): (() => Promise<void>) | undefined => {
+        if (stopped) return undefined;
+        const ready = pending.filter((c) => [...c.reads].every((id) => done.has(id)));
+        if (!ready.length) return undefined;
+        const check = ready.reduce((a, b) => (b.lastMs > a.lastMs ? b : a));
+        pending = pending.filter((c) => c !== check);
+        return () => {
+            const p = check.run().then(
+                (r) => {
+                    results[check.index] = r;
+                },
+                (err: unknown) => {
+                    failure ??= err;
+                },
+            );
+            running.add(p);
+            return p.finally(() => running.delete(p));
+        };
+    };
+    const jobs: SideJobs = {
+        modelDone: (r) => {
+            done.add(r.id);
+            const rebuilt = rebuiltWindow(r);
+            if (rebuilt) windows.set(r.id, rebuilt);
+        },
+        next,
+    };
+    return {
+        jobs,
+        abandon: async () => {
+            stopped = true;
+            await Promise.allSettled([...running]);
+        },
+        finish: async () => {
+            for (const id of building) done.add(id);
+            const worker = async () => {
+                for (let job = next(); job; job = next()) await job();
+            };
+            await Promise.all([...running, ...Array.from({ length: Math.max(1, Math.min(options.threads ?? defaultBuildThreads(), pending.length)) }, worker)]);
+            if (failure) throw failure;
+            for (const r of results) {
+                await pool.query(
+                    `insert into ops.test_results (run_id, test_name, model, severity, status, failures, sample, message, duration_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     on conflict (run_id, test_name) do update set status = excluded.status, failures = excluded.failures, sample = excluded.sample, message = excluded.message`,
+                    [runId, r.name, r.model, r.severity, r.status, r.failures, JSON.stringify(r.sample), r.message ?? null, r.ms],
+                );
+                // Passing tests stay quiet (the summary counts them); freshness always says how old the data is.
+                if (r.status !== 'pass' || r.name.startsWith('freshness__')) for (const line of formatTestResult(r)) log(line);
+            }
+            return { runId, results, ok: results.every((r) => r.status === 'pass' || r.status === 'warn') };
+        },
+    };
 }
 
 /**
@@ -161,53 +303,7 @@ export interface TestOptions {
  * project's order.
  */
 export async function runDataTests(pool: Pool, project: Project, options: TestOptions = {}): Promise<TestRun> {
-    const runId = options.runId ?? randomUUID();
-    const log = options.log ?? (() => undefined);
-    const results: TestResult[] = [];
-    for (const source of project.sources) {
-        if (source.freshness && (!options.models || options.models.has(source.id))) results.push(await freshness(pool, source, options.now ?? new Date()));
-    }
-    const selected = project.tests.filter((t) => !options.models || options.models.has(t.model));
-    const last = await pool.query<{ test_name: string; ms: number }>(
-        'select distinct on (test_name) test_name, duration_ms as ms from ops.test_results order by test_name, tested_at desc',
-    );
-    const lastMs = new Map(last.rows.map((r) => [r.test_name, r.ms]));
-    const queue = selected.map((t, i) => ({ t, i })).sort((a, b) => (lastMs.get(b.t.name) ?? 0) - (lastMs.get(a.t.name) ?? 0));
-    const ran: TestResult[] = new Array(selected.length);
-    const dayColumns = new Map(project.models.map((m) => [m.id, m.dayColumn]));
-    const indexed = new Map<string, Set<string>>();
-    if (options.windows?.size) {
-        const { rows } = await pool.query<{ rel: string; col: string }>(
-            `select n.nspname || '.' || c.relname as rel, a.attname as col
-             from pg_index as i
-             inner join pg_class as c on c.oid = i.indrelid
-             inner join pg_namespace as n on n.oid = c.relnamespace
-             inner join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-             where n.nspname = any($1::text[])`,
-            [[...new Set(project.models.map((m) => m.schema))]],
-        );
-        for (const r of rows) indexed.set(r.rel, (indexed.get(r.rel) ?? new Set()).add(r.col));
-    }
-    const scopeOf = (t: DataTestSpec): TestScope | undefined => {
-        const range = options.windows?.get(t.model);
-        const column = dayColumns.get(t.model);
-        return range && column ? { column, range, indexed: indexed.get(t.model) } : undefined;
-    };
-    const worker = async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) ran[next.i] = await runOne(pool, next.t, scopeOf(next.t));
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.threads ?? defaultBuildThreads(), selected.length)) }, worker));
-    results.push(...ran);
-    for (const r of results) {
-        await pool.query(
-            `insert into ops.test_results (run_id, test_name, model, severity, status, failures, sample, message, duration_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             on conflict (run_id, test_name) do update set status = excluded.status, failures = excluded.failures, sample = excluded.sample, message = excluded.message`,
-            [runId, r.name, r.model, r.severity, r.status, r.failures, JSON.stringify(r.sample), r.message ?? null, r.ms],
-        );
-        // Passing tests stay quiet (the summary counts them); freshness always says how old the data is.
-        if (r.status !== 'pass' || r.name.startsWith('freshness__')) for (const line of formatTestResult(r)) log(line);
-    }
-    return { runId, results, ok: results.every((r) => r.status === 'pass' || r.status === 'warn') };
+    return (await dataTestsAlongside(pool, project, new Set(), options)).finish();
 }
 
 export function formatTestResult(r: TestResult): string[] {

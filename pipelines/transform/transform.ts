@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
-import { buildModels, type BuildResult, buildWindows } from './build.js';
+import { randomUUID } from 'node:crypto';
+import { buildModels, type BuildResult } from './build.js';
 import { buildDag, selectModels, type Dag } from './dag.js';
-import { runDataTests, type TestRun } from './data-tests.js';
+import { dataTestsAlongside, type TestRun } from './data-tests.js';
 import { loadProject, type Project } from './project.js';
 import { loadSeed, type SeedResult } from './seeds.js';
 
@@ -30,19 +31,24 @@ export interface TransformOutcome {
     readonly tests: TestRun;
 }
 
-/** seed -> build -> test, as `tokenmart build --test` and `tokenmart run` do it. */
+/**
+ * seed -> build -> test, as `tokenmart build --test` and `tokenmart run` do it: each test starts as
+ * soon as the models it reads are built (dataTestsAlongside), in the build's idle connections.
+ */
 export async function seedBuildTest(
     pool: Pool,
     loaded: LoadedProject,
     options: { select?: readonly string[]; fullRefresh?: boolean; runId?: string; log: (l: string) => void },
 ): Promise<TransformOutcome> {
     await seedAll(pool, loaded.project, options.log);
-    const build = await buildModels(pool, loaded.project, loaded.dag, options);
-    const selected = new Set(selectModels(loaded.dag, options.select ?? []).map((m) => m.id));
+    const runId = options.runId ?? randomUUID();
+    const building = new Set(selectModels(loaded.dag, options.select ?? []).map((m) => m.id));
+    const tested = new Set(building);
     if (!options.select?.length) {
-        for (const s of loaded.project.seeds) selected.add(s.id);
-        for (const s of loaded.project.sources) selected.add(s.id);
+        for (const s of loaded.project.seeds) tested.add(s.id);
+        for (const s of loaded.project.sources) tested.add(s.id);
     }
-    const tests = await runDataTests(pool, loaded.project, { models: selected, runId: build.runId, log: options.log, windows: buildWindows(build) });
-    return { build, tests };
+    const tests = await dataTestsAlongside(pool, loaded.project, building, { models: tested, runId, log: options.log });
+    const build = await buildModels(pool, loaded.project, loaded.dag, { ...options, runId, sideJobs: tests.jobs });
+    return { build, tests: await tests.finish() };
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { DatabaseHandle } from '../../db/connect.js';
-import type { DayRange } from '../../transform/materialize.js';
+import type { TestRun } from '../../transform/data-tests.js';
 import type { LoadedProject } from '../../transform/transform.js';
 import type { SlackClient } from '../../../reports/digest/slack.js';
 import { loadParts } from '../../util/load-parts.js';
@@ -28,7 +28,8 @@ export interface StageContext {
     readonly project: LoadedProject;
     readonly log: (line: string) => void;
     readonly artifacts: string[];
-    readonly shared: { pdfPath?: string; testWindows?: ReadonlyMap<string, DayRange> };
+    /** tests: the data tests the build stage started alongside it (finished, recorded and returned by this promise). */
+    readonly shared: { pdfPath?: string; tests?: Promise<TestRun> };
 }
 
 /**
