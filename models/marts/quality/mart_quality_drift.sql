@@ -59,13 +59,15 @@ series_counts as (
 ),
 
 -- Each week's counts as its own 'current' sample and as 'baseline' of each of the 4 weeks after it.
+-- Counts are double precision from here on: exact for whole numbers below 2^53, and summed in
+-- hardware, where sum() of bigint gives numeric (a third of this model's time, measured).
 sample_counts as (
     select
         week_start,
         series_id,
         value,
-        n as current_count,
-        0::bigint as baseline_count
+        n::double precision as current_count,
+        0::double precision as baseline_count
     from series_counts
     -- Only the weeks being built: the weeks before them are read as their baseline.
     where week_start >= tokenmart.window_start_date()
@@ -74,8 +76,8 @@ sample_counts as (
         series_counts.week_start + 7 * later.weeks as week_start,
         series_counts.series_id,
         series_counts.value,
-        0::bigint as current_count,
-        series_counts.n as baseline_count
+        0::double precision as current_count,
+        series_counts.n::double precision as baseline_count
     from series_counts
     cross join generate_series(1, 4) as later (weeks)
     where series_counts.week_start + 7 * later.weeks <= (select max(series_counts.week_start) from series_counts)
@@ -115,17 +117,18 @@ sample_sizes as (
         max(baseline_n)::bigint as baseline_n,
         sum(value * current_count) / nullif(max(current_n), 0) as current_mean,
         sum(value * baseline_count) / nullif(max(baseline_n), 0) as baseline_mean,
-        -- percentile_disc of the baseline: the first value whose cumulative share reaches p.
+        -- percentile_disc of the baseline: the first value whose cumulative share reaches p
+        -- (compared as 10 x count >= k x n, whole numbers: no rounding at the edges).
         (array[
-            min(value) filter (where baseline_at_or_below >= 0.1 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.2 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.3 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.4 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.5 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.6 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.7 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.8 * baseline_n and baseline_n > 0),
-            min(value) filter (where baseline_at_or_below >= 0.9 * baseline_n and baseline_n > 0)
+            min(value) filter (where 10 * baseline_at_or_below >= 1 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 2 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 3 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 4 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 5 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 6 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 7 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 8 * baseline_n and baseline_n > 0),
+            min(value) filter (where 10 * baseline_at_or_below >= 9 * baseline_n and baseline_n > 0)
         ]) as baseline_deciles,
         max(abs(
             current_at_or_below::double precision / nullif(current_n, 0)
