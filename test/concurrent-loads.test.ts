@@ -80,8 +80,8 @@ describe('concurrent loads and builds', () => {
         ]);
         const build = await buildStaging();
         const staging = build.results.find((r) => r.id === 'staging.stg_events');
-        // Both days, each with stg_events' day either side (lookback and lookahead 1).
-        expect(staging?.ranges).toEqual([{ start: '2026-09-30', end: '2026-10-03' }]);
+        // Both days (stg_events rebuilds the days changed, no day around them).
+        expect(staging?.ranges).toEqual([{ start: '2026-10-01', end: '2026-10-03' }]);
         expect(await stagedDays('req_10')).toEqual(['2026-10-01']);
         const [n] = await db().query('select count(*)::int as n from staging.stg_events');
         expect(n.n).toBe(4); // req_1, req_2, req_10, req_11: one row per request_id
@@ -165,9 +165,9 @@ describe('concurrent loads and builds', () => {
             await inFlight.query('commit');
             const done = await build;
             expect(done.ok).toBe(true);
-            // The build covered the load that committed late: both days (each with a day either side),
-            // not only the later change's 2026-10-05 to 2026-10-07.
-            expect(done.results.find((r) => r.id === 'staging.stg_events')?.ranges).toEqual([{ start: '2026-10-04', end: '2026-10-07' }]);
+            // The build covered the load that committed late: both days, not only the later
+            // change's 2026-10-06.
+            expect(done.results.find((r) => r.id === 'staging.stg_events')?.ranges).toEqual([{ start: '2026-10-05', end: '2026-10-07' }]);
             expect(lines).toContain('build: waiting for the loads in flight to commit or roll back (they hold ops.dirty_days)');
         } finally {
             await inFlight.query('rollback').catch(() => undefined);

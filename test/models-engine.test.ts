@@ -96,7 +96,7 @@ describe('models: incremental builds', () => {
         expect(failing(incr.tests)).toEqual(['freshness__raw_events']);
         const fct = incr.build.results.find((r) => r.id === 'marts.fct_requests')!;
         expect(fct.mode).toBe('incremental');
-        // Day 1 (late rows, plus its 1-day lookback... of day 2), day 2 (duplicates) and day 4 (new):
+        // Day 1 (late rows), day 2 (duplicates) and day 4 (new):
         // day 3 got no new rows and is not rebuilt.
         expect(fct.days).toBe('2026-11-01..2026-11-02, 2026-11-04');
         const afterIncremental = await snapshot(t);
