@@ -36,13 +36,18 @@ value_counts as (
 
 series as (
     -- One integer per feature x model x metric: the sorts and windows below then compare an
-    -- integer instead of three strings (most of this model's time, before).
+    -- integer instead of three strings (most of this model's time, before). Only the series of the
+    -- weeks being built: one found only in their baselines has no current sample to compare.
     select
         feature,
         model,
         metric,
         row_number() over (order by feature, model, metric) as series_id
-    from (select distinct feature, model, metric from value_counts) as distinct_series
+    from (
+        select distinct feature, model, metric
+        from value_counts
+        where week_start >= tokenmart.window_start_date()
+    ) as distinct_series
 ),
 
 series_counts as (
