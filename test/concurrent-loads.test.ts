@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
+import { committedPartitions } from '../pipelines/ingest/raw-partitions.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import type { Source } from '../pipelines/ingest/sources/source.js';
 import { type BuildResult, buildModels } from '../pipelines/transform/build.js';
@@ -133,6 +134,47 @@ describe('concurrent loads and builds', () => {
         await buildStaging();
         const [staged] = await db().query("select count(*)::int as n from staging.stg_events where usage_date between '2026-11-10' and '2026-11-13'");
         expect(staged.n).toBe(11_500);
+    });
+
+    it('a day made for a load is locked by the load before its COPY; a dry run holding the creation lock does not hold back a load of days that exist', async () => {
+        const pool = db().handle.pool;
+        const makePartitions = committedPartitions(pool);
+        const load = await pool.connect();
+        const dryRun = await pool.connect();
+        try {
+            await load.query('begin');
+            await makePartitions(load, ['2026-12-20', '2026-12-21', '2026-12-20']);
+            // Made, committed (another session sees them), and locked by the load's session: a lock
+            // it did not hold, so it has read the news of the new partitions before it copies.
+            const made = await db().query("select relname from pg_class where relname in ('events_20261220', 'events_20261221') order by 1");
+            expect(made.map((r) => r.relname)).toEqual(['events_20261220', 'events_20261221']);
+            const pid = (await load.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
+            const locks = await db().query(
+                "select c.relname, l.mode from pg_locks as l inner join pg_class as c on c.oid = l.relation where l.pid = $1 and c.relname like 'events_2026122%' order by 1",
+                [pid],
+            );
+            expect(locks).toEqual([
+                { relname: 'events_20261220', mode: 'RowExclusiveLock' },
+                { relname: 'events_20261221', mode: 'RowExclusiveLock' },
+            ]);
+            await load.query('commit');
+
+            // A dry run makes its days in its own transaction and holds the creation lock until it
+            // ends: a load whose days exist goes on without waiting for the dry run to finish.
+            await dryRun.query('begin');
+            await dryRun.query("select tokenmart.ensure_raw_partition('2026-12-22')");
+            await load.query('begin');
+            await makePartitions(load, ['2026-12-21']);
+            const [held] = await db().query('select count(*)::int as n from pg_locks where pid = $1 and relation = $2::regclass', [pid, 'raw.events_20261221']);
+            expect(held.n).toBe(1);
+            await load.query('commit');
+            await dryRun.query('rollback');
+            const [gone] = await db().query("select count(*)::int as n from pg_class where relname = 'events_20261222'");
+            expect(gone.n).toBe(0);
+        } finally {
+            load.release();
+            dryRun.release();
+        }
     });
 
     it('a build waits for a load that has marked its days and not committed, so no change is skipped', async () => {

@@ -15,20 +15,53 @@ export async function ensureRawPartitions(client: PoolClient, days: Iterable<str
 /** How a load gets the partitions of its days: ensureRawPartitions (in its transaction), or committedPartitions. */
 export type PartitionMaker = (client: PoolClient, days: Iterable<string>) => Promise<void>;
 
+/** The lock ensure_raw_partition holds while it makes a day (its transaction's, to commit). */
+const PARTITION_LOCK = "hashtext('tokenmart.raw_partition')";
+
+/** raw.events' partition of a UTC day (YYYY-MM-DD), as ensure_raw_partition names it. */
+const partitionOf = (day: string) => `raw.events_${day.replaceAll('-', '')}`;
+
+/** Waits until no maker holds the creation lock: every day made so far has reached all sessions. */
+async function waitForMakers(client: PoolClient): Promise<void> {
+    await client.query('begin');
+    try {
+        // A maker commits within milliseconds; only a dry run holds the lock longer (its days roll
+        // back, so there is nothing to wait for): give up after 2 s rather than wait for it.
+        await client.query("set local lock_timeout = '2s'");
+        await client.query(`select pg_advisory_xact_lock_shared(${PARTITION_LOCK})`);
+        await client.query('commit');
+    } catch (err) {
+        await client.query('rollback');
+        if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
+    }
+}
+
 /**
  * Creates the partitions at once, committed, on a connection of their own. Loads running side by
  * side then never wait for each other's commit to get a day (a partition made in a load's
  * transaction holds raw.events' attach lock until that load commits). A load that fails leaves
  * the partitions it made, empty; the next load of those days fills them.
+ *
+ * A day another load has just made is visible a moment before that load's cache invalidations
+ * reach the other sessions (Postgres marks a transaction committed, then sends them, then
+ * releases its locks): a COPY started in that moment routes with raw.events' old partition list
+ * and refuses the day's rows ("no partition of relation events found for row", seen once in 99
+ * files side by side at 10M events). So the maker waits for the creation lock to be free (every
+ * maker has sent its invalidations), and the load then locks its new days: a lock it did not hold
+ * makes its session read them before its COPY starts.
  */
 export function committedPartitions(pool: Pool): PartitionMaker {
-    return async (_load, days) => {
+    return async (load, days) => {
+        const list = [...new Set(days)].sort();
+        if (!list.length) return;
         const client = await pool.connect();
         try {
-            await ensureRawPartitions(client, days);
+            await ensureRawPartitions(client, list);
+            await waitForMakers(client);
         } finally {
             client.release();
         }
+        await load.query(`lock table ${list.map(partitionOf).join(', ')} in row exclusive mode`);
     };
 }
 
