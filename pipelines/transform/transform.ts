@@ -32,8 +32,8 @@ export interface TransformOutcome {
 }
 
 /**
- * seed -> build -> test, as `tokenmart build --test` and `tokenmart run` do it: each test starts as
- * soon as the models it reads are built (dataTestsAlongside), in the build's idle connections.
+ * seed -> build -> test, as `tokenmart run` does it (and the benchmarks): each test starts as soon
+ * as the models it reads are built (dataTestsAlongside), in the build's idle connections.
  */
 export async function seedBuildTest(
     pool: Pool,
