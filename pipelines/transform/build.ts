@@ -337,10 +337,10 @@ export async function buildModels(pool: Pool, project: Project, dag: Dag, option
             throw err;
         }
         running.delete(done);
-        const result = results.get(done);
-        if (!result) continue; // a side job (one still running when the models are done is the caller's to await)
+        if (done.startsWith(SIDE_JOB)) continue; // one still running when the models are done is the caller's to await
         finished.add(done);
-        options.sideJobs?.modelDone(result);
+        const result = results.get(done);
+        if (result) options.sideJobs?.modelDone(result);
     }
     const ordered = selected.map((m) => results.get(m.id)).filter((r): r is ModelRunResult => r !== undefined);
     return { runId, results: ordered, ok: ordered.length === selected.length && ordered.every((r) => r.status === 'success' || r.status === 'up_to_date') };

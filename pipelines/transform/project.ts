@@ -74,6 +74,8 @@ export interface IndexDef {
     readonly where?: string;
 }
 
+const isColumns = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string');
+
 /** `indexes:` entries: a list of columns, or { columns: [...], where: <predicate> }. */
 function indexesFrom(value: unknown, where: string): IndexDef[] {
     if (value === undefined) return [];
@@ -83,7 +85,6 @@ function indexesFrom(value: unknown, where: string): IndexDef[] {
         );
     if (!Array.isArray(value)) throw bad(0);
     return value.map((entry: unknown, i) => {
-        const isColumns = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string');
         if (isColumns(entry)) return { columns: entry };
         const e = entry as { columns?: unknown; where?: unknown } | null;
         if (
