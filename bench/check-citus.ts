@@ -1,15 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { FEATURES } from '../pipelines/demo/demo-catalog.js';
 import { projectRoot } from '../pipelines/util/project-root.js';
+import { addDays } from '../reports/period.js';
 import { writeBenchEvents } from './bench-events.js';
 
 /**
  * check:citus: the whole pipeline (`tokenmart demo`: migrate, ingest, seed, build, test, weekly
  * report, digests, chargeback) on a Citus cluster and on single-node PostgreSQL, the same demo
  * logs into each; then a daily run with more events, an erasure (forget) and a retention drop on
- * each; then every relation compared row for row. Usage, with DATABASE_URL pointing at a
+ * each, a replaced file and a price fix; then every relation compared row for row. Usage, with DATABASE_URL pointing at a
  * database on a Citus coordinator that has its workers added (docs/scaling.md sets one up):
  *
  *     DATABASE_URL=postgres://user:pass@coordinator:5432/db npm run check:citus [-- --scale X]
@@ -88,12 +90,12 @@ const homeOf = (name: string) => join(projectRoot, '.tokenmart', 'check-citus', 
  * A tokenmart command against one database, in its own process; seconds. Both sides use the same
  * TOKENMART_HOME path (emptied before the demo), so paths stored in marts (invoice files) match.
  */
-function tokenmart(name: string, databaseUrl: string, args: readonly string[]): number {
+function tokenmart(name: string, databaseUrl: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): number {
     const home = homeOf('home');
     const t0 = process.hrtime.bigint();
     try {
         execFileSync(process.execPath, [join(projectRoot, 'dist', 'pipelines', 'cli', 'main.js'), ...args], {
-            env: { ...process.env, DATABASE_URL: databaseUrl, TOKENMART_HOME: home, TOKENMART_OUTPUT_DIR: join(homeOf(name), 'out') },
+            env: { ...process.env, DATABASE_URL: databaseUrl, TOKENMART_HOME: home, TOKENMART_OUTPUT_DIR: join(homeOf(name), 'out'), ...env },
             stdio: ['ignore', 'pipe', 'pipe'],
             encoding: 'utf8',
             maxBuffer: 256 * 1024 * 1024,
@@ -161,7 +163,8 @@ const singleSeconds = runDemo('single', singleUrl);
 const citusSeconds = runDemo('citus', citusUrl);
 // Then one more batch of events on the demo's last day: an incremental daily run on each.
 const nextDay = homeOf('next-day');
-writeBenchEvents(nextDay, NEXT_DAY_EVENTS, 1, (Date.parse(`${endDate}T00:00:00Z`) - Date.parse('2026-10-01T00:00:00Z')) / 2500);
+const nextDayFirst = (Date.parse(`${endDate}T00:00:00Z`) - Date.parse('2026-10-01T00:00:00Z')) / 2500;
+writeBenchEvents(nextDay, NEXT_DAY_EVENTS, 1, nextDayFirst);
 const singleDay = tokenmart('single', singleUrl, ['run', '--daily', '--source', nextDay]);
 const citusDay = tokenmart('citus', citusUrl, ['run', '--daily', '--source', nextDay]);
 // Then what deletes raw rows (distributed deletes, first copies recomputed): the busiest user
@@ -176,6 +179,33 @@ const deletes = (name: string, u: string) =>
     tokenmart(name, u, ['forget', '--user', busiest]) + tokenmart(name, u, ['retention', '--raw-days', '30']) + tokenmart(name, u, ['build']);
 const singleDeletes = deletes('single', singleUrl);
 const citusDeletes = deletes('citus', citusUrl);
+// Then the next day's file again, 1,000 events shorter (ingest --on-changed replace: its rows
+// replaced, first copies recomputed, its days rebuilt), and a price fix: the demo's busiest model
+// 10% dearer from 6 days before the last day (a copy of models/ with that row more), which
+// rebuilds those days of the models that read prices.
+writeBenchEvents(nextDay, NEXT_DAY_EVENTS - 1000, 1, nextDayFirst);
+const fixModels = homeOf('models');
+rmSync(fixModels, { recursive: true, force: true });
+cpSync(join(projectRoot, 'models'), fixModels, { recursive: true });
+const fixed = FEATURES[0].models[0];
+const priceFile = join(fixModels, 'seeds', 'model_prices.csv');
+const row = readFileSync(priceFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith(`${fixed.provider},${fixed.model},`))
+    .sort()
+    .pop();
+if (!row) fail(`${fixed.provider}/${fixed.model} has no row in models/seeds/model_prices.csv to fix`);
+const fields = row.split(',');
+fields[2] = `${addDays(endDate, -6)}T00:00:00Z`;
+fields[3] = ((Number(fields[3]) * 11) / 10).toFixed(4);
+fields[fields.length - 1] = 'check:citus price fix';
+appendFileSync(priceFile, `${fields.join(',')}\n`);
+const changes = (name: string, u: string) =>
+    tokenmart(name, u, ['ingest', nextDay, '--on-changed', 'replace']) +
+    tokenmart(name, u, ['build']) +
+    tokenmart(name, u, ['build'], { TOKENMART_MODELS_DIR: fixModels });
+const singleChanges = changes('single', singleUrl);
+const citusChanges = changes('citus', citusUrl);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x the single node's time`;
 console.log(
     `demo (migrate, ingest, seed, build, test, weekly report, digests, chargeback): single node ${singleSeconds.toFixed(1)} s, citus ${citusSeconds.toFixed(1)} s (${ratio(citusSeconds, singleSeconds)})`,
@@ -185,6 +215,9 @@ console.log(
 );
 console.log(
     `then forget --user (the busiest), retention --raw-days 30, build: single node ${singleDeletes.toFixed(1)} s, citus ${citusDeletes.toFixed(1)} s (${ratio(citusDeletes, singleDeletes)})`,
+);
+console.log(
+    `then the next day's file replaced (1,000 events shorter), build, a price fix from ${addDays(endDate, -6)}, build: single node ${singleChanges.toFixed(1)} s, citus ${citusChanges.toFixed(1)} s (${ratio(citusChanges, singleChanges)})`,
 );
 
 const distributed = await onServer(citusUrl, (c) =>

@@ -14,6 +14,7 @@ import * as citusFunctions from './2026-12-05T0900_citus_functions.js';
 import * as foldedWindow from './2026-12-06T0900_folded_window.js';
 import * as rawWithoutFk from './2026-12-06T1000_raw_without_fk.js';
 import * as rawWithoutDefault from './2026-12-06T1100_raw_without_default.js';
+import * as seedDirtyDays from './2026-12-07T0900_seed_dirty_days.js';
 
 /**
  * Every migration, by its dated name. Imported statically (not read from a folder) so the same
@@ -35,4 +36,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
     '2026-12-06T0900_folded_window': foldedWindow,
     '2026-12-06T1000_raw_without_fk': rawWithoutFk,
     '2026-12-06T1100_raw_without_default': rawWithoutDefault,
+    '2026-12-07T0900_seed_dirty_days': seedDirtyDays,
 };

@@ -49,7 +49,16 @@ describe('concurrent loads and builds', () => {
     it('a file that commits after a later one takes the first copy back, and the displaced copy leaves staging', async () => {
         const dir = tempDir('concurrent');
         // Both days' partitions exist first, so neither load below creates one (they would queue on it).
-        writeLog(dir, 'base.jsonl', jsonl([event(1, { timestamp: '2026-10-01T10:00:00Z' }), event(2, { timestamp: '2026-10-02T10:00:00Z' })]));
+        // A day before them too: a rebuild of every day loaded would run in full, not by days.
+        writeLog(
+            dir,
+            'base.jsonl',
+            jsonl([
+                event(0, { timestamp: '2026-09-30T10:00:00Z' }),
+                event(1, { timestamp: '2026-10-01T10:00:00Z' }),
+                event(2, { timestamp: '2026-10-02T10:00:00Z' }),
+            ]),
+        );
         await ingest(db().handle.pool, localSource(dir), ingestOptions);
         await buildStaging();
 
@@ -85,7 +94,7 @@ describe('concurrent loads and builds', () => {
         expect(staging?.ranges).toEqual([{ start: '2026-10-01', end: '2026-10-03' }]);
         expect(await stagedDays('req_10')).toEqual(['2026-10-01']);
         const [n] = await db().query('select count(*)::int as n from staging.stg_events');
-        expect(n.n).toBe(4); // req_1, req_2, req_10, req_11: one row per request_id
+        expect(n.n).toBe(5); // req_0, req_1, req_2, req_10, req_11: one row per request_id
     });
 
     it('big files load two at a time: each exactly once, ids in listing order, duplicates across them counted once, a failed one leaves empty partitions only', async () => {

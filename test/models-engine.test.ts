@@ -432,6 +432,20 @@ describe('models: the engine', () => {
         );
     });
 
+    it('seeds: dated_by names the key and from columns of the seed; anything else is one line', () => {
+        const seed = (config: string) =>
+            fixtureProject({
+                'staging/a.sql': 'select 1 as id',
+                'seeds/rates.csv': 'sku,starts,rate\na,2026-01-01T00:00:00Z,1\n',
+                'seeds/_seeds.yml': `seeds:\n  - name: rates\n    config: ${config}\n    columns:\n      - { name: sku, type: text }\n      - { name: starts, type: timestamptz }\n      - { name: rate, type: numeric }\n`,
+            });
+        expect(loadProject(seed('{ dated_by: { key: [sku], from: starts } }')).seeds[0].datedBy).toEqual({ key: ['sku'], from: 'starts' });
+        expect(() => loadProject(seed('{ dated_by: { key: [sku], from: started } }'))).toThrow(
+            /^models: seeds: rates: config\.dated_by must be \{ key: \[columns\], from: column \}, columns of the seed \(e\.g\. \{ key: \[provider, model\], from: effective_from \}\)$/,
+        );
+        expect(() => loadProject(seed('{ dated: true }'))).toThrow(/^models: seeds: rates: unknown config dated; known: dated_by$/);
+    });
+
     it('data tests run as the build goes: a test starts once the models it reads are built, while a slow model still builds', async () => {
         // Each expression test fails on purpose with one row holding the time it ran (its sample).
         const ranAt = (from: string) => `select clock_timestamp()::text as ran_at from ${from}`;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromAnthropicUsage, fromGeminiUsage, fromOpenAIUsage } from '../pipelines/ingest/formats/provider-usage.js';
 import { ingest } from '../pipelines/ingest/ingest.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
+import { buildModels } from '../pipelines/transform/build.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
 import { addPrices, copyModels } from './support/models-fixture.js';
@@ -244,16 +245,94 @@ describe('pricing: hand-computed cases', () => {
         expect(Number(d.total)).toBeCloseTo(sumOfCases, 10);
     });
 
-    it('re-prices history when a price is fixed and the models rebuilt', async () => {
-        const file = join(root, 'seeds', 'model_prices.csv');
+    /** Every request's cost, and the daily mart's total, as text (exact numeric). */
+    const snapshot = async () => ({
+        requests: await t.query('select request_id, usage_date::text as day, cost_usd::text as cost from marts.fct_requests order by request_id'),
+        total: (await t.query('select sum(cost_usd)::text as total from marts.mart_daily_cost'))[0].total as string,
+    });
+    const rebuild = async () => {
+        const lines: string[] = [];
+        const outcome = await seedBuildTest(t.handle.pool, await loadModels(root), { log: (l) => lines.push(l) });
+        expect(outcome.build.ok).toBe(true);
+        const result = (id: string) => outcome.build.results.find((r) => r.id === id)!;
+        return { fct: result('marts.fct_requests'), result, log: lines.join('\n') };
+    };
+    const seedFile = () => join(root, 'seeds', 'model_prices.csv');
+    const lastDay = async () => (await t.query('select max(usage_date)::text as d from marts.fct_requests'))[0].d as string;
+
+    it('re-prices only the days a fixed price applied to, and the result equals a full rebuild to the cent', async () => {
         writeFileSync(
-            file,
-            readFileSync(file, 'utf8').replace('openai,gpt-4o,2024-08-06T00:00:00Z,2.50,10.00', 'openai,gpt-4o,2024-08-06T00:00:00Z,5.00,10.00'),
+            seedFile(),
+            readFileSync(seedFile(), 'utf8').replace('openai,gpt-4o,2024-08-06T00:00:00Z,2.50,10.00', 'openai,gpt-4o,2024-08-06T00:00:00Z,5.00,10.00'),
         );
-        const outcome = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
-        expect(outcome.build.results.find((r) => r.id === 'marts.fct_requests')!.mode).toBe('full');
+        const last = await lastDay();
+        const { fct, result, log } = await rebuild();
+        // gpt-4o's row applies from 2024-08-06 on (it has no later row): those days are rebuilt,
+        // and the day of the 2024-06-01 request before it is not.
+        expect(log).toMatch(
+            new RegExp(`seed: loaded seeds\\.model_prices \\(\\d+ rows\\): its changed rows applied to \\d+ day\\(s\\), 2024-08-06 to ${last}`),
+        );
+        expect(fct.mode).toBe('incremental');
+        expect(fct.days).toBe(`2024-08-06..${last}`);
+        // The days are marked for the models that read prices: staging and the drift chain read none.
+        for (const id of ['staging.stg_events', 'marts.mart_weekly_metric_counts', 'marts.mart_quality_drift'])
+            expect(result(id).status, id).toBe('up_to_date');
+        expect(result('marts.mart_daily_cost').status).toBe('success');
         const [r] = await t.query(`select cost_usd::text as c from marts.fct_requests where request_id = 'openai_cached'`);
         // 6,000 x 5.00 + 4,000 x 1.25 + 2,000 x 10 = 0.03 + 0.005 + 0.02
         expect(Number(r.c)).toBe(0.055);
+        const incremental = await snapshot();
+        await buildModels(t.handle.pool, (await loadModels(root)).project, (await loadModels(root)).dag, { fullRefresh: true });
+        expect(await snapshot()).toEqual(incremental);
+    });
+
+    it('a price change added mid-history rebuilds the days from it on; the requests before it keep their cost', async () => {
+        // A request after the coming change: 1M input tokens at 3.00 until the change is added.
+        const dir = tempDir('pricing-late');
+        writeLog(
+            dir,
+            'late.jsonl',
+            jsonl([
+                event(900, {
+                    request_id: 'after_noon',
+                    provider: 'openai',
+                    model: 'fixture-model',
+                    timestamp: '2026-11-02T13:00:00Z',
+                    input_tokens: 1_000_000,
+                    output_tokens: 0,
+                }),
+            ]),
+        );
+        await ingest(t.handle.pool, localSource(dir), { maxErrorRate: 0, onChangedFile: 'fail', keepText: false, userIdHmacKey: undefined });
+        await rebuild();
+        const cost = async (id: string) => (await t.query('select cost_usd::text as c from marts.fct_requests where request_id = $1', [id]))[0].c as string;
+        expect(Number(await cost('after_noon'))).toBe(3);
+        const before = await cost('at_midnight');
+        addPrices(root, ['openai,fixture-model,2026-11-02T12:00:00Z,5.00,6.00,,,,,,,,,,,,,,test fixture (a later change)']);
+        const last = await lastDay();
+        const { fct } = await rebuild();
+        expect(fct.mode).toBe('incremental');
+        expect(fct.days).toBe(last === '2026-11-02' ? '2026-11-02' : `2026-11-02..${last}`);
+        expect(await cost('at_midnight')).toBe(before); // 00:00 is before the 12:00 change
+        expect(Number(await cost('after_noon'))).toBe(5);
+        const incremental = await snapshot();
+        await buildModels(t.handle.pool, (await loadModels(root)).project, (await loadModels(root)).dag, { fullRefresh: true });
+        expect(await snapshot()).toEqual(incremental);
+    });
+
+    it('a seed that fails to load marks no day; a new model key re-prices every day (a full rebuild)', async () => {
+        const [{ n: marks }] = await t.query('select count(*)::int as n from ops.dirty_days');
+        const good = readFileSync(seedFile(), 'utf8');
+        writeFileSync(seedFile(), good.replace('openai,gpt-4o,2024-08-06T00:00:00Z,5.00,', 'openai,gpt-4o,2024-08-06T00:00:00Z,five,'));
+        await expect(seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined })).rejects.toThrow(/model_prices\.csv \(rows/);
+        expect((await t.query('select count(*)::int as n from ops.dirty_days'))[0].n).toBe(marks);
+        writeFileSync(seedFile(), good);
+        // An exact row for a dated alias changes which prices it uses on every day, whatever its date.
+        addPrices(root, ['openai,gpt-4o-2024-11-20,2026-11-02T00:00:00Z,2.50,10.00,,,,,,,,,,,,,,test fixture (new key)']);
+        const { fct } = await rebuild();
+        expect(fct.mode).toBe('full');
+        const incremental = await snapshot();
+        await buildModels(t.handle.pool, (await loadModels(root)).project, (await loadModels(root)).dag, { fullRefresh: true });
+        expect(await snapshot()).toEqual(incremental);
     });
 });

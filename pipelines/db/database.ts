@@ -785,6 +785,7 @@ export interface OpsDirtyDays {
   change_id: Generated<Int8>;
   file_id: Int8;
   recorded_at: Generated<Timestamp>;
+  seed: string | null;
   usage_date: string;
 }
 

@@ -19,7 +19,7 @@ import {
     type Wrapped,
 } from './materialize.js';
 import type { ModelDef, Project } from './project.js';
-import { seedHash } from './seeds.js';
+import { seedInputsKey } from './seeds.js';
 
 export type ModelStatus = 'success' | 'error' | 'skipped' | 'up_to_date';
 
@@ -97,7 +97,7 @@ function inputsHash(project: Project, dag: Dag, model: ModelDef): string {
                 `${id}\n${m.sql}\n${m.materialized}:${m.dayColumn}:${m.grain}:${m.lookbackDays}:${m.lookaheadDays}:${m.distributedBy ?? ''}:${indexesKey(m)}\n`,
             );
         const s = seeds.get(id);
-        if (s) h.update(`${id}:${seedHash(s)}\n`);
+        if (s) h.update(`${id}:${seedInputsKey(s)}\n`);
     }
     return h.digest('hex');
 }
@@ -445,7 +445,43 @@ async function buildIncremental(
          on conflict (model) do update set last_change_id = excluded.last_change_id, inputs_hash = excluded.inputs_hash, built_at = now()`,
             [model.id, snapshot, hash],
         );
-    if (fullRefresh || !exists || !state || state.inputs_hash !== hash) {
+    const upToDate = (): ModelRunResult => ({
+        id: model.id,
+        materialized: 'incremental',
+        status: 'up_to_date',
+        mode: 'incremental',
+        rows: 0,
+        ms: Date.now() - started,
+    });
+    let ranges: DayRange[] = [];
+    let full = fullRefresh || !exists || !state || state.inputs_hash !== hash;
+    if (!full) {
+        // A day a seed marked (a price fix) counts only for the models that read that seed.
+        const seeds = [...ancestorsOf(dag, model.id)].filter((id) => project.seeds.some((s) => s.id === id));
+        const days = (
+            await client.query<{ d: string }>(
+                'select distinct usage_date::text as d from ops.dirty_days where change_id > $1 and change_id <= $2 and (seed is null or seed = any($3::text[])) order by 1',
+                [state.last_change_id, snapshot, seeds],
+            )
+        ).rows.map((r) => r.d);
+        if (!days.length) return upToDate();
+        // Never rebuild a day before the retention horizon: its raw rows are gone, its mart rows stay.
+        const horizon = (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h;
+        const floor = horizon ? periodStart(horizon, model.grain) : undefined;
+        ranges = dayRanges(days, model.lookbackDays, model.lookaheadDays, model.grain)
+            .map((r) => (floor && r.start < floor ? { ...r, start: floor } : r))
+            .filter((r) => r.start < r.end);
+        if (!ranges.length) return upToDate();
+        // Every day ever loaded (a price fix since the first one): a full rebuild does the same
+        // faster (one CREATE TABLE AS, in chunks at once, instead of deleting and re-inserting all).
+        if (!horizon) {
+            const { rows } = await client.query<{ lo: string; hi: string }>(
+                'select min(usage_date)::text as lo, max(usage_date)::text as hi from ops.dirty_days',
+            );
+            full = ranges.some((r) => r.start <= periodStart(rows[0].lo, model.grain) && r.end > rows[0].hi);
+        }
+    }
+    if (full) {
         // Under retention, the days before the horizon have no raw rows left: rebuild from the
         // horizon on and keep the older rows, rather than wipe history that cannot come back.
         const horizon = exists ? (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h : undefined;
@@ -480,20 +516,6 @@ async function buildIncremental(
         });
         return { id: model.id, materialized: 'incremental', status: 'success', mode: 'full', rows, ms: Date.now() - started };
     }
-    const days = (
-        await client.query<{ d: string }>('select distinct usage_date::text as d from ops.dirty_days where change_id > $1 and change_id <= $2 order by 1', [
-            state.last_change_id,
-            snapshot,
-        ])
-    ).rows.map((r) => r.d);
-    if (!days.length) return { id: model.id, materialized: 'incremental', status: 'up_to_date', mode: 'incremental', rows: 0, ms: Date.now() - started };
-    // Never rebuild a day before the retention horizon: its raw rows are gone, its mart rows stay.
-    const horizon = (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h;
-    const floor = horizon ? periodStart(horizon, model.grain) : undefined;
-    const ranges = dayRanges(days, model.lookbackDays, model.lookaheadDays, model.grain)
-        .map((r) => (floor && r.start < floor ? { ...r, start: floor } : r))
-        .filter((r) => r.start < r.end);
-    if (!ranges.length) return { id: model.id, materialized: 'incremental', status: 'up_to_date', mode: 'incremental', rows: 0, ms: Date.now() - started };
     const steps = incrementalSteps(model, ranges);
     onStatement(steps.statement);
     const rows = await inTransaction(client, async () => {

@@ -101,12 +101,44 @@ function indexesFrom(value: unknown, where: string): IndexDef[] {
 
 const MODEL_CONFIG_KEYS = ['materialized', 'day_column', 'lookback_days', 'lookahead_days', 'grain', 'chunked_full_refresh', 'distributed_by', 'indexes'];
 
+/**
+ * A seed of dated rows (prices): each row applies from its `from` instant until the next row of
+ * the same key. A change to it re-builds only the days its changed rows applied to (seeds.ts).
+ */
+export interface DatedBy {
+    readonly key: readonly string[];
+    readonly from: string;
+}
+
 export interface SeedDef {
     readonly id: string;
     readonly name: string;
     readonly path: string;
     readonly description: string;
     readonly columns: readonly (ColumnDoc & { readonly type: string })[];
+    readonly datedBy?: DatedBy;
+}
+
+const SEED_CONFIG_KEYS = ['dated_by'];
+
+function datedByFrom(cfg: Yaml, columns: readonly string[], where: string): DatedBy | undefined {
+    const unknown = Object.keys(cfg).filter((k) => !SEED_CONFIG_KEYS.includes(k));
+    if (unknown.length) throw new UserError(`models: ${where}: unknown config ${unknown.join(', ')}; known: ${SEED_CONFIG_KEYS.join(', ')}`);
+    const d = cfg.dated_by as Yaml | undefined;
+    if (d === undefined) return undefined;
+    const ok =
+        typeof d === 'object' &&
+        Object.keys(d).every((k) => k === 'key' || k === 'from') &&
+        Array.isArray(d.key) &&
+        d.key.length > 0 &&
+        d.key.every((c: unknown) => typeof c === 'string' && columns.includes(c)) &&
+        typeof d.from === 'string' &&
+        columns.includes(d.from);
+    if (!ok)
+        throw new UserError(
+            `models: ${where}: config.dated_by must be { key: [columns], from: column }, columns of the seed (e.g. { key: [provider, model], from: effective_from })`,
+        );
+    return { key: d.key, from: d.from };
 }
 
 export interface SourceDef {
@@ -326,7 +358,12 @@ function loadSeeds(seedDir: string, tests: DataTestSpec[]): SeedDef[] {
         if (!y) throw new UserError(`models: seed ${rel(join(seedDir, e.name))} has no entry in models/seeds/*.yml; add one with its column types`);
         const columns = columnsFrom(y.columns).map((c) => ({ ...c, type: c.type ?? 'text' }));
         const id = `${SEED_SCHEMA}.${name}`;
-        seeds.push({ id, name, path: join(seedDir, e.name), description: String(y.description ?? ''), columns });
+        const datedBy = datedByFrom(
+            (y.config ?? {}) as Yaml,
+            columns.map((c) => c.name),
+            `seeds: ${name}`,
+        );
+        seeds.push({ id, name, path: join(seedDir, e.name), description: String(y.description ?? ''), columns, ...(datedBy ? { datedBy } : {}) });
         for (const c of (y.columns ?? []) as Yaml[]) tests.push(...testsFrom(c.tests, id, c.name, `seeds: ${name}.${c.name}`));
         tests.push(...testsFrom(y.tests, id, undefined, `seeds: ${name}`));
     }

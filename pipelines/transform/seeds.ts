@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { referenceSeed } from '../db/citus.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { UserError } from '../util/errors.js';
+import { changedSpans, type DatedRow, daysTouched } from './dated-seed-days.js';
 import type { SeedDef } from './project.js';
 
 export interface SeedResult {
@@ -11,9 +12,52 @@ export interface SeedResult {
     readonly status: 'loaded' | 'unchanged';
     readonly rows: number;
     readonly contentHash: string;
+    /** A dated seed's change: the days marked for rebuilding (first and last, and how many). */
+    readonly dirtyDays?: { readonly first: string; readonly last: string; readonly count: number };
 }
 
 const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
+
+/**
+ * What a seed contributes to the models' inputs hash (a change rebuilds them in full): its content
+ * and types; for a dated seed its types and dating alone, since a change to its rows marks the days
+ * they applied to instead (markDatedDays).
+ */
+export function seedInputsKey(seed: SeedDef): string {
+    if (!seed.datedBy) return seedHash(seed);
+    return createHash('sha256')
+        .update(JSON.stringify({ columns: seed.columns.map((c) => [c.name, c.type]), datedBy: seed.datedBy }))
+        .digest('hex');
+}
+
+async function datedRows(client: PoolClient, seed: SeedDef): Promise<DatedRow[]> {
+    const d = seed.datedBy!;
+    const { rows } = await client.query<{ key: string; from_ms: number | null; row: string }>(
+        `select json_build_array(${d.key.map(q).join(', ')})::text as key, (extract(epoch from ${q(d.from)}) * 1000)::float8 as from_ms,
+                json_build_array(${seed.columns.map((c) => q(c.name)).join(', ')})::text as row
+         from seeds.${q(seed.name)}`,
+    );
+    return rows.map((r) => ({ key: r.key, fromMs: r.from_ms, row: r.row }));
+}
+
+/**
+ * A dated seed's rows changed (a price fix): mark the days the changed rows applied to, before or
+ * after, for the models that read the seed (ops.dirty_days.seed), in the load's transaction, so
+ * they rebuild those days only and the marks commit with the rows or not at all. Days are bounded
+ * by those ever loaded.
+ */
+async function markDatedDays(client: PoolClient, seed: SeedDef, before: readonly DatedRow[]): Promise<SeedResult['dirtyDays']> {
+    const spans = changedSpans(before, await datedRows(client, seed));
+    if (!spans.length) return undefined;
+    const { rows } = await client.query<{ lo: string | null; hi: string | null }>(
+        'select min(usage_date)::text as lo, max(usage_date)::text as hi from ops.dirty_days',
+    );
+    if (!rows[0].lo || !rows[0].hi) return undefined;
+    const days = daysTouched(spans, rows[0].lo, rows[0].hi);
+    if (!days.length) return undefined;
+    await client.query('insert into ops.dirty_days (usage_date, file_id, seed) select d::date, 0, $2 from unnest($1::text[]) as d', [days, seed.id]);
+    return { first: days[0], last: days[days.length - 1], count: days.length };
+}
 
 export function seedHash(seed: SeedDef): string {
     return createHash('sha256')
@@ -49,6 +93,7 @@ export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
         if (!header || header.join(',') !== expected.join(',')) {
             throw new UserError(`seed: ${seed.path}: header is "${header?.join(',')}" but the YAML declares "${expected.join(',')}"; make them match`);
         }
+        let dirtyDays: SeedResult['dirtyDays'];
         await client.query('begin');
         try {
             await client.query('create schema if not exists seeds');
@@ -63,6 +108,9 @@ export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
             );
             const sameShape =
                 cols.rows.length === seed.columns.length && cols.rows.every((c, i) => c.name === seed.columns[i].name && c.type === probe.rows[i].type);
+            // A dated seed's rows as they were: the days its change touches are marked below. A
+            // missing or reshaped table had none we can read: every day is marked.
+            const before = seed.datedBy ? (sameShape ? await datedRows(client, seed) : []) : undefined;
             if (sameShape) await client.query(`delete from seeds.${q(seed.name)}`);
             else {
                 await client.query(`drop table if exists seeds.${q(seed.name)} cascade`);
@@ -89,6 +137,7 @@ export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
                     );
                 }
             }
+            dirtyDays = before ? await markDatedDays(client, seed, before) : undefined;
             await client.query(
                 `insert into ops.seed_state (seed, content_hash, row_count) values ($1, $2, $3)
                  on conflict (seed) do update set content_hash = excluded.content_hash, row_count = excluded.row_count, loaded_at = now()`,
@@ -104,7 +153,7 @@ export async function loadSeed(pool: Pool, seed: SeedDef): Promise<SeedResult> {
             await client.query('rollback');
             throw err;
         }
-        return { id: seed.id, status: 'loaded', rows: rows.length, contentHash };
+        return { id: seed.id, status: 'loaded', rows: rows.length, contentHash, ...(dirtyDays ? { dirtyDays } : {}) };
     } finally {
         client.release();
     }

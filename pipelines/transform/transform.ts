@@ -20,7 +20,10 @@ export async function seedAll(pool: Pool, project: Project, log: (l: string) => 
     const out: SeedResult[] = [];
     for (const seed of project.seeds) {
         const r = await loadSeed(pool, seed);
-        if (r.status === 'loaded') log(`seed: loaded ${r.id} (${r.rows} rows)`);
+        const days = r.dirtyDays
+            ? `: its changed rows applied to ${r.dirtyDays.count} day(s), ${r.dirtyDays.first} to ${r.dirtyDays.last}, rebuilt at the next build`
+            : '';
+        if (r.status === 'loaded') log(`seed: loaded ${r.id} (${r.rows} rows)${days}`);
         out.push(r);
     }
     return out;
