@@ -11,7 +11,7 @@ import { dayRanges } from '../pipelines/transform/materialize.js';
 import { loadProject } from '../pipelines/transform/project.js';
 import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
 import { event, jsonl, tempDir, writeLog } from './support/event-fixtures.js';
-import { writeModels } from './support/models-fixture.js';
+import { copyModels, writeModels } from './support/models-fixture.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 
 const ingestOptions = { maxErrorRate: 0.05, onChangedFile: 'replace' as const, keepText: false, userIdHmacKey: undefined };
@@ -243,7 +243,13 @@ describe('models: data tests after an incremental build', () => {
         const dir = tempDir('scoped-tests');
         writeLog(dir, 'd1.jsonl', jsonl([...dayEvents('2026-08-03', 0, 120), ...dayEvents('2026-08-04', 1000, 120)]));
         await ingest(t.handle.pool, localSource(dir), ingestOptions);
-        const loaded = await loadModels();
+        // fct_requests' request_id index made plain: a unique one would refuse the repeated key
+        // below at the build (tested with a model of its own), and the scoped lookup is the point.
+        const root = copyModels('scoped-tests');
+        const marts = join(root, 'marts', '_marts.yml');
+        writeFileSync(marts, readFileSync(marts, 'utf8').replace('{ columns: [request_id], unique: true }', '[request_id]'));
+        const loaded = await loadModels(root);
+        expect(loaded.project.models.find((m) => m.name === 'fct_requests')!.indexes.some((i) => i.unique)).toBe(false);
         expect((await seedBuildTest(t.handle.pool, loaded, { log: () => undefined })).build.ok).toBe(true);
         // Two faults on an old day that the next build will not rebuild: a cost that is not the sum
         // of its buckets, and a copy of a request the next day's file will bring.
@@ -428,8 +434,41 @@ describe('models: the engine', () => {
         ]);
         writeFileSync(join(root, 'marts/_marts.yml'), 'models:\n  - name: calls\n    config:\n      indexes: [{ columns: [task_id], when: x }]\n');
         expect(() => loadProject(root)).toThrow(
-            /^models: .*marts\/_marts\.yml: calls: indexes entry 1 must be a list of columns or \{ columns: \[\.\.\.\], where: <predicate> \}: fix it in the model's YAML$/,
+            /^models: .*marts\/_marts\.yml: calls: indexes entry 1 must be a list of columns or \{ columns: \[\.\.\.\], where: <predicate>, unique: true \}: fix it in the model's YAML$/,
         );
+    });
+
+    it('a unique index: the build refuses a repeated key (one line with the key, the last rows kept), and the unique test is kept by the index', async () => {
+        const yaml =
+            'models:\n  - name: keyed\n    config:\n      indexes: [{ columns: [id], unique: true }]\n    columns:\n      - { name: id, tests: [unique] }\n';
+        const root = fixtureProject({ 'marts/keyed.sql': 'select g as id from generate_series(1, 100) as g', 'marts/_marts.yml': yaml });
+        const project = loadProject(root);
+        expect(project.models[0].indexes).toEqual([{ columns: ['id'], unique: true }]);
+        expect((await buildModels(t.handle.pool, project, await buildDag(project))).ok).toBe(true);
+        const tests = await runDataTests(t.handle.pool, project, { models: new Set(['marts.keyed']) });
+        const unique = tests.results.find((r) => r.name === 'unique__marts_keyed__id')!;
+        expect(unique.status).toBe('pass');
+        expect(unique.message).toMatch(/^enforced by the unique index keyed__ix0_\d+: the build refuses a repeated key$/);
+        // Two rows with id 7, then two with no id (NULLS NOT DISTINCT: a repeated null, as the test counts it).
+        for (const sql of ['select g as id from generate_series(1, 100) as g union all select 7', 'select null::int as id union all select null::int']) {
+            writeFileSync(join(root, 'marts/keyed.sql'), sql);
+            const again = loadProject(root);
+            const failed = await buildModels(t.handle.pool, again, await buildDag(again));
+            expect(failed.ok).toBe(false);
+            expect(failed.results[0].error).toMatch(
+                /^model marts\.keyed \(.*marts\/keyed\.sql\): could not create unique index "keyed__ix0_\d+" \(Key \(id\)=\((7|null)\) is duplicated\); the model keeps its last built rows: find the repeated key in its SQL \(group by the index's columns having count\(\*\) > 1\) and fix what repeats it$/,
+            );
+            expect((await t.query('select count(*)::int as n from marts.keyed'))[0].n).toBe(100);
+        }
+        // Without the index, the same test counts the rows again.
+        writeFileSync(join(root, 'marts/_marts.yml'), yaml.replace('{ columns: [id], unique: true }', '[id]'));
+        writeFileSync(join(root, 'marts/keyed.sql'), 'select g as id from generate_series(1, 100) as g union all select 7');
+        const plain = loadProject(root);
+        expect((await buildModels(t.handle.pool, plain, await buildDag(plain))).ok).toBe(true);
+        const counted = (await runDataTests(t.handle.pool, plain, { models: new Set(['marts.keyed']) })).results.find(
+            (r) => r.name === 'unique__marts_keyed__id',
+        )!;
+        expect([counted.status, counted.failures, counted.message]).toEqual(['fail', 1, undefined]);
     });
 
     it('seeds: dated_by names the key and from columns of the seed; anything else is one line', () => {

@@ -188,6 +188,10 @@ export async function loadFile(client: PoolClient, file: SourceFile, scrubber: P
         // win). Marked dirty at the end: a build waits for loads that hold ops.dirty_days.
         let replacedDays: readonly string[] = [];
         if (options.replaceFileId) {
+            // On Citus, the delete below runs on every shard at once, and a transaction may not
+            // write a reference table (the manifest) after such a parallel write: one connection
+            // per worker instead. An inert placeholder setting on plain Postgres.
+            await client.query("set local citus.multi_shard_modify_mode = 'sequential'");
             replacedDays = (
                 await client.query<{ day: string }>(
                     `select distinct (o.event_at at time zone 'UTC')::date::text as day from raw.events o

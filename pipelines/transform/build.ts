@@ -81,8 +81,8 @@ export interface BuildOptions {
     readonly sideJobs?: SideJobs;
 }
 
-/** The indexes as the hash has always read them (plain ones as lists): adding partial ones rebuilds only their model's chain. */
-const indexesKey = (m: ModelDef) => JSON.stringify(m.indexes.map((i) => (i.where === undefined ? i.columns : i)));
+/** The indexes as the hash has always read them (plain ones as lists): adding partial or unique ones rebuilds only their model's chain. */
+const indexesKey = (m: ModelDef) => JSON.stringify(m.indexes.map((i) => (i.where === undefined && !i.unique ? i.columns : i)));
 
 /** What a model's rows depend on besides raw data: its SQL and config and those of everything upstream. */
 function inputsHash(project: Project, dag: Dag, model: ModelDef): string {
@@ -104,8 +104,11 @@ function inputsHash(project: Project, dag: Dag, model: ModelDef): string {
 
 /** One line for a failed model: file, line (from Postgres' error position) and the message. */
 function describeFailure(model: ModelDef, statement: Wrapped | undefined, err: unknown, timeoutMinutes: number | undefined): string {
-    const e = err as Error & { position?: string; hint?: string; code?: string };
+    const e = err as Error & { position?: string; hint?: string; code?: string; detail?: string };
     let where = relative(projectRoot, model.path);
+    // unique_violation from a unique index (indexes: unique): the key, and where to look.
+    if (e.code === '23505')
+        return `model ${model.id} (${where}): ${e.message}${e.detail ? ` (${e.detail.replace(/\.$/, '')})` : ''}; the model keeps its last built rows: find the repeated key in its SQL (group by the index's columns having count(*) > 1) and fix what repeats it`;
     // query_canceled by statement_timeout: say which limit, and the two ways out.
     if (e.code === '57014' && timeoutMinutes !== undefined && /statement timeout/.test(e.message))
         return `model ${model.id} (${where}): a statement ran longer than build.statementTimeoutMinutes (${timeoutMinutes} min) and was cancelled; the model keeps its last built rows: find the slow step with EXPLAIN, or raise build.statementTimeoutMinutes in tokenmart.config.json`;

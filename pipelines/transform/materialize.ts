@@ -132,7 +132,7 @@ export function tableSteps(model: ModelDef, opts: TableOptions = { unlogged: fal
 async function swapIn(client: PoolClient, model: ModelDef, tmp: string): Promise<void> {
     for (const [i, index] of model.indexes.entries()) {
         await client.query(
-            `create index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${index.columns.map(quoteIdent).join(', ')})${index.where ? ` where ${index.where}` : ''}`,
+            `create ${index.unique ? 'unique ' : ''}index ${quoteIdent(`${model.name}__ix${i}_${Date.now()}`)} on ${rel(model.schema, tmp)} (${index.columns.map(quoteIdent).join(', ')})${index.unique ? ' nulls not distinct' : ''}${index.where ? ` where ${index.where}` : ''}`,
         );
     }
     await client.query(`analyze ${rel(model.schema, tmp)}`);

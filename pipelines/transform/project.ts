@@ -72,29 +72,35 @@ export type Grain = 'day' | 'week' | 'month';
 export interface IndexDef {
     readonly columns: readonly string[];
     readonly where?: string;
+    /**
+     * UNIQUE NULLS NOT DISTINCT: the build fails rather than write a repeated key, and the data
+     * test `unique` on the same columns is then the index's to keep (data-tests.ts).
+     */
+    readonly unique?: boolean;
 }
 
 const isColumns = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string');
 
-/** `indexes:` entries: a list of columns, or { columns: [...], where: <predicate> }. */
+/** `indexes:` entries: a list of columns, or { columns: [...], where: <predicate>, unique: true }. */
 function indexesFrom(value: unknown, where: string): IndexDef[] {
     if (value === undefined) return [];
     const bad = (i: number) =>
         new UserError(
-            `models: ${where}: indexes entry ${i + 1} must be a list of columns or { columns: [...], where: <predicate> }: fix it in the model's YAML`,
+            `models: ${where}: indexes entry ${i + 1} must be a list of columns or { columns: [...], where: <predicate>, unique: true }: fix it in the model's YAML`,
         );
     if (!Array.isArray(value)) throw bad(0);
     return value.map((entry: unknown, i) => {
         if (isColumns(entry)) return { columns: entry };
-        const e = entry as { columns?: unknown; where?: unknown } | null;
+        const e = entry as { columns?: unknown; where?: unknown; unique?: unknown } | null;
         if (
             e &&
             typeof e === 'object' &&
             isColumns(e.columns) &&
             (e.where === undefined || typeof e.where === 'string') &&
-            Object.keys(e).every((k) => k === 'columns' || k === 'where')
+            (e.unique === undefined || typeof e.unique === 'boolean') &&
+            Object.keys(e).every((k) => k === 'columns' || k === 'where' || k === 'unique')
         )
-            return e.where === undefined ? { columns: e.columns } : { columns: e.columns, where: e.where };
+            return { columns: e.columns, ...(e.where === undefined ? {} : { where: e.where }), ...(e.unique ? { unique: true } : {}) };
         throw bad(i);
     });
 }
