@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../pipelines/config/config.js';
 import { closeDatabase, openDatabase } from '../pipelines/db/connect.js';
@@ -9,7 +9,8 @@ import { runDataTests } from '../pipelines/transform/data-tests.js';
 import { projectRoot } from '../pipelines/util/project-root.js';
 import { fmt, freshBenchDatabase } from './bench-database.js';
 import { measureIngest, writeBenchEvents } from './bench-events.js';
-import { FEATURES } from '../pipelines/demo/demo-catalog.js';
+import { addDays } from '../reports/period.js';
+import { priceFixModels } from './price-fix.js';
 
 /**
  * bench:compare: the same generated events through tokenmart and through the hand-written
@@ -57,27 +58,11 @@ if (!same.ok) throw new Error('bench:compare: the build of mart_daily_cost alone
 const dayIngest = measureIngest('tokenmart', tmUrl, nextDay);
 const [dayBuild, dayOutcome] = await seconds(() => seedBuildTest(tm.pool, loaded, { log: () => undefined }));
 
-// A price fix: the most used model costs 10% more from 6 days before the last day on (a copy of
+// A price fix: the busiest model costs 10% more from 6 days before the last day on (a copy of
 // models/, one price row more). The days it applies to are rebuilt; before, every day was.
-const fixRoot = join(benchDir, 'compare-price-fix');
-rmSync(fixRoot, { recursive: true, force: true });
-cpSync(join(projectRoot, 'models'), fixRoot, { recursive: true });
-const fixed = FEATURES[0].models[0];
-const fixFrom = (await tm.pool.query<{ d: string }>(`select to_char(max(usage_date) - 6, 'YYYY-MM-DD"T00:00:00Z"') as d from marts.fct_requests`)).rows[0].d;
-// The model's latest row, 10% dearer input, from fixFrom (CSV: an empty field is null).
-const csvLine = (
-    await tm.pool.query<{ line: string }>(
-        `select array_to_string(array[provider, model, $3::text, (input_per_mtok * 1.1)::text, output_per_mtok::text, cache_read_per_mtok::text,
-                cache_write_5m_per_mtok::text, cache_write_1h_per_mtok::text, reasoning_per_mtok::text, long_context_threshold::text, lc_input_per_mtok::text,
-                lc_output_per_mtok::text, lc_cache_read_per_mtok::text, lc_cache_write_5m_per_mtok::text, lc_cache_write_1h_per_mtok::text,
-                batch_multiplier::text, flex_multiplier::text, priority_multiplier::text, 'bench price fix'], ',', '') as line
-         from seeds.model_prices where provider = $1 and model = $2 order by effective_from desc limit 1`,
-        [fixed.provider, fixed.model, fixFrom],
-    )
-).rows[0]?.line;
-if (!csvLine) throw new Error(`bench:compare: no row of ${fixed.provider}/${fixed.model} in seeds.model_prices to fix`);
-appendFileSync(join(fixRoot, 'seeds', 'model_prices.csv'), `${csvLine}\n`);
-const fixModels = await loadModels(fixRoot);
+const lastDay = (await tm.pool.query<{ d: string }>('select max(usage_date)::text as d from marts.fct_requests')).rows[0].d;
+const fix = priceFixModels(join(benchDir, 'compare-price-fix'), addDays(lastDay, -6));
+const fixModels = await loadModels(fix.root);
 // Timed as the full build is: seed + build (the data tests after it, untimed, must pass).
 const [fixBuild, fixOutcome] = await seconds(async () => {
     await seedAll(tm.pool, fixModels.project, () => undefined);
@@ -129,7 +114,7 @@ for (const r of dayOutcome.build.results
     .slice(0, 6))
     console.log(`    ${r.id.padEnd(40)} ${(r.ms / 1000).toFixed(1)} s ${r.mode ?? ''}`);
 console.log(
-    `price fix       ${fixed.model} +10% from ${fixFrom.slice(0, 10)} (fct_requests days ${fixDays}): seed + build ${fixBuild.toFixed(1)} s vs seed + full build ${tmBuild.toFixed(1)} s = ${ratio(fixBuild, tmBuild)}${fixOutcome.ok ? '' : ' BUILD FAILED'}${fixTests.ok ? '' : ' TESTS FAILED'}; total $${fixTotal} vs a full rebuild's $${refullTotal}: ${fixTotal === refullTotal ? 'equal' : 'DIFFERENT'}`,
+    `price fix       ${fix.model} +10% from ${fix.from} (fct_requests days ${fixDays}): seed + build ${fixBuild.toFixed(1)} s vs seed + full build ${tmBuild.toFixed(1)} s = ${ratio(fixBuild, tmBuild)}${fixOutcome.ok ? '' : ' BUILD FAILED'}${fixTests.ok ? '' : ' TESTS FAILED'}; total $${fixTotal} vs a full rebuild's $${refullTotal}: ${fixTotal === refullTotal ? 'equal' : 'DIFFERENT'}`,
 );
 if (fixTotal !== refullTotal) process.exitCode = 1;
 console.log(`daily cost mart total: tokenmart $${tmTotal}, hand-written $${baseTotal}: ${tmTotal === baseTotal ? 'equal to the cent' : 'DIFFERENT'}`);

@@ -5,12 +5,14 @@ import pg from 'pg';
 import { projectRoot } from '../pipelines/util/project-root.js';
 import { existingBenchDatabase, fmt, freshBenchDatabase } from './bench-database.js';
 import { measureIngest, writeBenchEvents } from './bench-events.js';
+import { priceFixModels } from './price-fix.js';
+import { addDays } from '../reports/period.js';
 
 /**
  * bench:scale: the measured big run. Usage: npm run bench:scale [-- N] (default 10,000,000).
  * N generated events (100,000 per gzip file, one every 2.5 s: 10M span 289 days) are ingested,
  * seeded, built in full and tested; then one more day (34,560 events) is ingested, built
- * incrementally and tested. Each step runs in its own process, so the peak RSS printed is that
+ * incrementally and tested; then a price fix of the last 7 days is seeded, built and tested. Each step runs in its own process, so the peak RSS printed is that
  * step's. Ends with the database's size per million events.
  * npm run bench:scale -- --next-day: only one more day, on the database the last run left (the
  * day after its last event), to measure a new day again without the full run.
@@ -24,8 +26,12 @@ const logs = join(benchDir, 'scale-logs');
 const nextDay = join(benchDir, 'scale-next-day');
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-function buildChild(url: string, mode: 'full' | 'incremental') {
-    const out = execFileSync(process.execPath, [join(here, 'build-child.js'), url, mode], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function buildChild(url: string, mode: 'full' | 'incremental', env: Readonly<Record<string, string>> = {}) {
+    const out = execFileSync(process.execPath, [join(here, 'build-child.js'), url, mode], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, ...env },
+    });
     return JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; maxRssMb: number; ok: boolean; failedTests: string[]; slowest: string[] };
 }
 
@@ -78,6 +84,15 @@ for (const s of day.slowest) console.log(`    ${s}`);
 
 const db = new pg.Client({ connectionString: url });
 await db.connect();
+// A price fix of the last 7 days (a copy of models/ with one price row more): only those days of
+// the models that read prices are rebuilt, where a full rebuild re-priced all of history before.
+const lastDay = (await db.query<{ d: string }>('select max(usage_date)::text as d from marts.fct_requests')).rows[0].d;
+const fix = priceFixModels(join(benchDir, 'scale-price-fix'), addDays(lastDay, -6));
+const fixed = buildChild(url, 'incremental', { TOKENMART_MODELS_DIR: fix.root });
+console.log(
+    `price fix       ${fix.model} +10% from ${fix.from}: seed + build and tests ${fixed.seconds.toFixed(1)} s (the full build and tests: ${full.seconds.toFixed(1)} s), peak RSS ${fmt(fixed.maxRssMb)} MB${fixed.ok ? '' : ' BUILD FAILED'}${fixed.failedTests.length ? ` FAILED TESTS ${fixed.failedTests.join(', ')}` : ''}`,
+);
+for (const s of fixed.slowest) console.log(`    ${s}`);
 const size = (
     await db.query<{ total: string; raw: string; marts: string }>(
         `select pg_database_size(current_database())::text as total,

@@ -4,7 +4,8 @@ import { loadModels, seedBuildTest } from '../pipelines/transform/transform.js';
 
 /**
  * One build in its own process, so its peak RSS is its own (bench:scale). argv: database URL,
- * full | incremental. Seeds, builds and runs the data tests, as `tokenmart build --test` does.
+ * full | incremental (models: TOKENMART_MODELS_DIR, else models/). Seeds, builds and runs the
+ * data tests as it goes, as `tokenmart run` does.
  * Prints one JSON line: seconds, peak RSS, whether the build succeeded, failed error-level tests.
  */
 const [url, mode] = process.argv.slice(2);

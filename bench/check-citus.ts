@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { FEATURES } from '../pipelines/demo/demo-catalog.js';
 import { projectRoot } from '../pipelines/util/project-root.js';
 import { addDays } from '../reports/period.js';
 import { writeBenchEvents } from './bench-events.js';
+import { priceFixModels } from './price-fix.js';
 
 /**
  * check:citus: the whole pipeline (`tokenmart demo`: migrate, ingest, seed, build, test, weekly
@@ -184,26 +184,11 @@ const citusDeletes = deletes('citus', citusUrl);
 // 10% dearer from 6 days before the last day (a copy of models/ with that row more), which
 // rebuilds those days of the models that read prices.
 writeBenchEvents(nextDay, NEXT_DAY_EVENTS - 1000, 1, nextDayFirst);
-const fixModels = homeOf('models');
-rmSync(fixModels, { recursive: true, force: true });
-cpSync(join(projectRoot, 'models'), fixModels, { recursive: true });
-const fixed = FEATURES[0].models[0];
-const priceFile = join(fixModels, 'seeds', 'model_prices.csv');
-const row = readFileSync(priceFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith(`${fixed.provider},${fixed.model},`))
-    .sort()
-    .pop();
-if (!row) fail(`${fixed.provider}/${fixed.model} has no row in models/seeds/model_prices.csv to fix`);
-const fields = row.split(',');
-fields[2] = `${addDays(endDate, -6)}T00:00:00Z`;
-fields[3] = ((Number(fields[3]) * 11) / 10).toFixed(4);
-fields[fields.length - 1] = 'check:citus price fix';
-appendFileSync(priceFile, `${fields.join(',')}\n`);
+const fix = priceFixModels(homeOf('models'), addDays(endDate, -6));
 const changes = (name: string, u: string) =>
     tokenmart(name, u, ['ingest', nextDay, '--on-changed', 'replace']) +
     tokenmart(name, u, ['build']) +
-    tokenmart(name, u, ['build'], { TOKENMART_MODELS_DIR: fixModels });
+    tokenmart(name, u, ['build'], { TOKENMART_MODELS_DIR: fix.root });
 const singleChanges = changes('single', singleUrl);
 const citusChanges = changes('citus', citusUrl);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x the single node's time`;
@@ -217,7 +202,7 @@ console.log(
     `then forget --user (the busiest), retention --raw-days 30, build: single node ${singleDeletes.toFixed(1)} s, citus ${citusDeletes.toFixed(1)} s (${ratio(citusDeletes, singleDeletes)})`,
 );
 console.log(
-    `then the next day's file replaced (1,000 events shorter), build, a price fix from ${addDays(endDate, -6)}, build: single node ${singleChanges.toFixed(1)} s, citus ${citusChanges.toFixed(1)} s (${ratio(citusChanges, singleChanges)})`,
+    `then the next day's file replaced (1,000 events shorter), build, a price fix (${fix.model} from ${fix.from}), build: single node ${singleChanges.toFixed(1)} s, citus ${citusChanges.toFixed(1)} s (${ratio(citusChanges, singleChanges)})`,
 );
 
 const distributed = await onServer(citusUrl, (c) =>

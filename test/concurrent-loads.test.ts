@@ -49,14 +49,15 @@ describe('concurrent loads and builds', () => {
     it('a file that commits after a later one takes the first copy back, and the displaced copy leaves staging', async () => {
         const dir = tempDir('concurrent');
         // Both days' partitions exist first, so neither load below creates one (they would queue on it).
-        // A day before them too: a rebuild of every day loaded would run in full, not by days.
+        // A day before them too: a rebuild of every day loaded would run in full, not by days. The
+        // two days are apart, so they are rebuilt as two ranges.
         writeLog(
             dir,
             'base.jsonl',
             jsonl([
                 event(0, { timestamp: '2026-09-30T10:00:00Z' }),
                 event(1, { timestamp: '2026-10-01T10:00:00Z' }),
-                event(2, { timestamp: '2026-10-02T10:00:00Z' }),
+                event(2, { timestamp: '2026-10-03T10:00:00Z' }),
             ]),
         );
         await ingest(db().handle.pool, localSource(dir), ingestOptions);
@@ -66,12 +67,12 @@ describe('concurrent loads and builds', () => {
         const held = heldSource('file:///held/a.jsonl');
         const a = ingest(db().handle.pool, held.source, ingestOptions);
         await held.wasOpened;
-        // B, a later file with another copy of req_10 on the next day, commits before A and is built.
+        // B, a later file with another copy of req_10 two days later, commits before A and is built.
         const later = tempDir('concurrent-b');
-        writeLog(later, 'b.jsonl', jsonl([event(10, { timestamp: '2026-10-02T11:00:00Z' })]));
+        writeLog(later, 'b.jsonl', jsonl([event(10, { timestamp: '2026-10-03T11:00:00Z' })]));
         expect((await ingest(db().handle.pool, localSource(later), ingestOptions)).rowsLoaded).toBe(1);
         await buildStaging();
-        expect(await stagedDays('req_10')).toEqual(['2026-10-02']);
+        expect(await stagedDays('req_10')).toEqual(['2026-10-03']);
 
         // A commits: its copy (2026-10-01) is now the first, and B's day must be rebuilt without B's copy.
         held.body.end(jsonl([event(10, { timestamp: '2026-10-01T11:00:00Z' }), event(11, { timestamp: '2026-10-01T12:00:00Z' })]));
@@ -90,8 +91,13 @@ describe('concurrent loads and builds', () => {
         ]);
         const build = await buildStaging();
         const staging = build.results.find((r) => r.id === 'staging.stg_events');
-        // Both days (stg_events rebuilds the days changed, no day around them).
-        expect(staging?.ranges).toEqual([{ start: '2026-10-01', end: '2026-10-03' }]);
+        // Both days (stg_events rebuilds the days changed, no day around them), as two ranges in one
+        // transaction: both are deleted before either is inserted, or req_10's new row would meet
+        // its old one in the unique request_id index.
+        expect(staging?.ranges).toEqual([
+            { start: '2026-10-01', end: '2026-10-02' },
+            { start: '2026-10-03', end: '2026-10-04' },
+        ]);
         expect(await stagedDays('req_10')).toEqual(['2026-10-01']);
         const [n] = await db().query('select count(*)::int as n from staging.stg_events');
         expect(n.n).toBe(5); // req_0, req_1, req_2, req_10, req_11: one row per request_id

@@ -234,10 +234,14 @@ export function incrementalSteps(model: ModelDef, ranges: readonly DayRange[]): 
         statement,
         run: async (client) => {
             let rows = 0;
+            // Every range deleted before any is inserted: a row that moves between two ranges (a
+            // request whose first copy moved to another day) would otherwise meet its old copy in
+            // a unique index.
+            for (const r of ranges)
+                await client.query(`delete from ${rel(model.schema, model.name)} where ${day} >= $1::date and ${day} < $2::date`, [r.start, r.end]);
             for (const r of ranges) {
                 // The window model SQL reads through tokenmart.window_start()/window_end().
                 await setWindow(client, r);
-                await client.query(`delete from ${rel(model.schema, model.name)} where ${day} >= $1::date and ${day} < $2::date`, [r.start, r.end]);
                 const res = await client.query(statement.text, [r.start, r.end]);
                 rows += res.rowCount ?? 0;
             }
