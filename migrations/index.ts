@@ -15,6 +15,7 @@ import * as foldedWindow from './2026-12-06T0900_folded_window.js';
 import * as rawWithoutFk from './2026-12-06T1000_raw_without_fk.js';
 import * as rawWithoutDefault from './2026-12-06T1100_raw_without_default.js';
 import * as seedDirtyDays from './2026-12-07T0900_seed_dirty_days.js';
+import * as testSpecHash from './2026-12-07T1000_test_spec_hash.js';
 
 /**
  * Every migration, by its dated name. Imported statically (not read from a folder) so the same
@@ -37,4 +38,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
     '2026-12-06T1000_raw_without_fk': rawWithoutFk,
     '2026-12-06T1100_raw_without_default': rawWithoutDefault,
     '2026-12-07T0900_seed_dirty_days': seedDirtyDays,
+    '2026-12-07T1000_test_spec_hash': testSpecHash,
 };

@@ -81,7 +81,10 @@ describe('every failure a user can cause is one line with the fix', () => {
 
     it('a PDF renderer that runs out of time is one line; a 1 MB label in a chart is cut before rendering', async () => {
         await usingBrowser(async (browser) => {
-            await expect(htmlToPdf(browser, '<p>x</p>', { headerLeft: '', headerRight: '', timeoutMs: 1 })).rejects.toThrow(
+            // A page that takes 1 s to load (a script busy that long), against a 1 ms limit: '<p>x</p>'
+            // alone once loaded within the millisecond, and the test passed only on a busy machine.
+            const slow = '<p>x</p><script>const t = Date.now(); while (Date.now() - t < 1000) {}</script>';
+            await expect(htmlToPdf(browser, slow, { headerLeft: '', headerRight: '', timeoutMs: 1 })).rejects.toThrow(
                 /^report: the PDF renderer did not finish within 0 s; raise report\.pdfTimeoutSeconds in tokenmart\.config\.json, or write the HTML alone with --no-pdf$/,
             );
             // A value no loader would let through (bounded at 200 characters), written into the mart directly.

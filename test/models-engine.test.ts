@@ -304,6 +304,51 @@ describe('models: data tests after an incremental build', () => {
     });
 });
 
+describe('models: data tests when nothing they read changed', () => {
+    let t: TestDatabase;
+    beforeAll(async () => {
+        t = await createTestDatabase('carried_tests');
+    });
+    afterAll(async () => {
+        await t.drop();
+    });
+
+    it('a build that found a model up to date takes its tests last results (pass or warn, same definition); a changed definition or a failure runs again', async () => {
+        const dir = tempDir('carried-tests');
+        writeLog(dir, 'd1.jsonl', jsonl(dayEvents('2026-08-03', 0, 60)));
+        await ingest(t.handle.pool, localSource(dir), ingestOptions);
+        const root = copyModels('carried-tests');
+        const first = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
+        expect(first.build.ok).toBe(true);
+        const name = 'stg_events_buckets_sum_to_totals'; // an expression test on staging.stg_events
+        const ran = first.tests.results.find((r) => r.name === name)!;
+        expect(ran.status).toBe('pass');
+
+        // Nothing new: every model is up to date, and so are the tests that read only them.
+        const again = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
+        expect(again.build.results.find((r) => r.id === 'staging.stg_events')!.status).toBe('up_to_date');
+        const carried = again.tests.results.find((r) => r.name === name)!;
+        expect(carried).toMatchObject({ status: 'pass', ms: 0 });
+        const [{ at }] = await t.query(`select min(tested_at) as at from ops.test_results where test_name = $1`, [name]);
+        expect(carried.message).toBe(`unchanged since ${at.toISOString()}: what it reads was up to date`);
+        // A test on a view (rebuilt at every build) or on a seed runs; so does freshness.
+        expect(again.tests.results.find((r) => r.name.startsWith('not_null__seeds_'))!.message).toBeUndefined();
+        expect(again.tests.results.find((r) => r.name === 'freshness__raw_events')!.message).toMatch(/^latest event_at/);
+
+        // Its last result a failure: it runs (and passes on the data).
+        await t.query(`update ops.test_results set status = 'fail', failures = 3 where test_name = $1 and run_id = $2`, [name, again.tests.runId]);
+        const afterFailure = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
+        expect(afterFailure.tests.results.find((r) => r.name === name)!.message).toBeUndefined();
+
+        // A new definition of the same test runs too (this one fails on every row).
+        const yml = join(root, 'staging', '_staging.yml');
+        writeFileSync(yml, readFileSync(yml, 'utf8').replace('or least(uncached_input_tokens,', 'or true or least(uncached_input_tokens,'));
+        const redefined = await seedBuildTest(t.handle.pool, await loadModels(root), { log: () => undefined });
+        const rerun = redefined.tests.results.find((r) => r.name === name)!;
+        expect([rerun.status, rerun.failures, rerun.message]).toEqual(['fail', 60, undefined]);
+    });
+});
+
 describe('models: the engine', () => {
     let t: TestDatabase;
     beforeAll(async () => {

@@ -910,6 +910,7 @@ export interface OpsTestResults {
   run_id: string;
   sample: Json | null;
   severity: string;
+  spec_hash: string | null;
   status: string;
   test_name: string;
   tested_at: Generated<Timestamp>;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { defaultBuildThreads, rebuiltWindow, type SideJobs } from './build.js';
 import { readRelations } from './dependencies.js';
@@ -202,17 +202,38 @@ interface Check {
     readonly run: () => Promise<TestResult>;
 }
 
-/** The models a test reads: its model, a relationship's parent, and the relations of an expression's SQL. */
-async function testReads(t: DataTestSpec, building: ReadonlySet<string>): Promise<Set<string>> {
+/**
+ * The relations a test reads: its model, a relationship's parent, and the relations of an
+ * expression's SQL; undefined when that SQL does not parse here.
+ */
+async function testReads(t: DataTestSpec): Promise<Set<string> | undefined> {
     const reads = new Set([t.model, ...(t.to ? [t.to] : [])]);
     if (t.kind === 'expression') {
         try {
             for (const r of await readRelations(t.sql!, t.name)) reads.add(r.id);
         } catch {
-            return new Set(building); // unparseable here: it waits for the whole build (and fails on its own when run)
+            return undefined;
         }
     }
-    return new Set([...reads].filter((id) => building.has(id)));
+    return reads;
+}
+
+/** What a test is (kind, model, columns, SQL, severity...): a result is carried over only for the same. */
+const specHash = (t: DataTestSpec): string =>
+    createHash('sha256')
+        .update(JSON.stringify({ ...t, description: undefined }))
+        .digest('hex')
+        .slice(0, 16);
+
+/** A test's last recorded result. */
+interface LastResult {
+    readonly status: TestStatus;
+    readonly failures: string;
+    readonly sample: Record<string, unknown>[] | null;
+    readonly spec_hash: string | null;
+    readonly message: string | null;
+    readonly tested_at: Date;
+    readonly ms: number;
 }
 
 /**
@@ -227,10 +248,31 @@ export async function dataTestsAlongside(pool: Pool, project: Project, building:
     const windows = new Map(options.windows ?? []);
     const sources = project.sources.filter((s) => s.freshness && (!options.models || options.models.has(s.id)));
     const selected = project.tests.filter((t) => !options.models || options.models.has(t.model));
-    const last = await pool.query<{ test_name: string; ms: number }>(
-        'select distinct on (test_name) test_name, duration_ms as ms from ops.test_results order by test_name, tested_at desc',
+    const last = await pool.query<LastResult & { test_name: string }>(
+        `select distinct on (test_name) test_name, status, failures::text as failures, sample, spec_hash, message, tested_at, duration_ms as ms
+         from ops.test_results order by test_name, tested_at desc`,
     );
-    const lastMs = new Map(last.rows.map((r) => [r.test_name, r.ms]));
+    const lastResults = new Map(last.rows.map((r) => [r.test_name, r]));
+    // Models this build found up to date: nothing of theirs changed since they were last tested.
+    const unchanged = new Set<string>();
+    /**
+     * The last result of a test whose every input is unchanged: its model and every model it reads
+     * were up to date in this build (raw, which only loads change, also marks them dirty), and it
+     * passed or warned, as the same test. Anything else (a seed, an ops table, a new definition, a
+     * failure) and it runs.
+     */
+    const carried = (t: DataTestSpec, reads: ReadonlySet<string> | undefined): TestResult | undefined => {
+        const prior = lastResults.get(t.name);
+        if (!reads || !unchanged.has(t.model) || !prior || prior.spec_hash !== specHash(t) || (prior.status !== 'pass' && prior.status !== 'warn'))
+            return undefined;
+        if (![...reads].every((id) => unchanged.has(id) || id.startsWith('raw.'))) return undefined;
+        // A result carried before keeps the time it was last run.
+        const at = /unchanged since (\S+):/.exec(prior.message ?? '')?.[1] ?? prior.tested_at.toISOString();
+        const since = `unchanged since ${at}: what it reads was up to date`;
+        const failures = Number(prior.failures);
+        const message = prior.status === 'pass' ? since : `${failures} failing row(s) then; ${since}`;
+        return { name: t.name, model: t.model, severity: t.severity, status: prior.status, failures, sample: prior.sample ?? [], message, ms: 0 };
+    };
     const dayColumns = new Map(project.models.map((m) => [m.id, m.dayColumn]));
     const indexed = new Map<string, Set<string>>();
     if (windows.size || building.size) {
@@ -253,12 +295,16 @@ export async function dataTestsAlongside(pool: Pool, project: Project, building:
     const checks: Check[] = [
         ...sources.map((s, index) => ({ index, reads: new Set<string>(), lastMs: Number.POSITIVE_INFINITY, run: () => freshness(pool, s, now) })),
         ...(await Promise.all(
-            selected.map(async (t, i) => ({
-                index: sources.length + i,
-                reads: await testReads(t, building),
-                lastMs: lastMs.get(t.name) ?? 0,
-                run: () => runOne(pool, t, scopeOf(t)),
-            })),
+            selected.map(async (t, i) => {
+                const reads = await testReads(t);
+                return {
+                    index: sources.length + i,
+                    // Unparseable here: it waits for the whole build (and fails on its own when run).
+                    reads: new Set([...(reads ?? building)].filter((id) => building.has(id))),
+                    lastMs: lastResults.get(t.name)?.ms ?? 0,
+                    run: async () => carried(t, reads) ?? runOne(pool, t, scopeOf(t)),
+                };
+            }),
         )),
     ];
     const results: TestResult[] = new Array(checks.length);
@@ -290,6 +336,7 @@ export async function dataTestsAlongside(pool: Pool, project: Project, building:
     const jobs: SideJobs = {
         modelDone: (r) => {
             done.add(r.id);
+            if (r.status === 'up_to_date') unchanged.add(r.id);
             const rebuilt = rebuiltWindow(r);
             if (rebuilt) windows.set(r.id, rebuilt);
         },
@@ -308,11 +355,12 @@ export async function dataTestsAlongside(pool: Pool, project: Project, building:
             };
             await Promise.all([...running, ...Array.from({ length: Math.max(1, Math.min(options.threads ?? defaultBuildThreads(), pending.length)) }, worker)]);
             if (failure) throw failure;
+            const specs = new Map(selected.map((t) => [t.name, specHash(t)]));
             for (const r of results) {
                 await pool.query(
-                    `insert into ops.test_results (run_id, test_name, model, severity, status, failures, sample, message, duration_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     on conflict (run_id, test_name) do update set status = excluded.status, failures = excluded.failures, sample = excluded.sample, message = excluded.message`,
-                    [runId, r.name, r.model, r.severity, r.status, r.failures, JSON.stringify(r.sample), r.message ?? null, r.ms],
+                    `insert into ops.test_results (run_id, test_name, model, severity, status, failures, sample, message, duration_ms, spec_hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     on conflict (run_id, test_name) do update set status = excluded.status, failures = excluded.failures, sample = excluded.sample, message = excluded.message, spec_hash = excluded.spec_hash`,
+                    [runId, r.name, r.model, r.severity, r.status, r.failures, JSON.stringify(r.sample), r.message ?? null, r.ms, specs.get(r.name) ?? null],
                 );
                 // Passing tests stay quiet (the summary counts them); freshness always says how old the data is.
                 if (r.status !== 'pass' || r.name.startsWith('freshness__')) for (const line of formatTestResult(r)) log(line);
