@@ -6,7 +6,7 @@ import type { OnChangedFile } from '../config/config.js';
 import { loadBatch } from './load-batch.js';
 import { emptyResult, loadFile, type FileResult, type LoadCounts, type LoadOptions } from './load-file.js';
 import { allocateFileIds } from './manifest-rows.js';
-import { committedPartitions } from './raw-partitions.js';
+import { committedPartitions, type PartitionMaker } from './raw-partitions.js';
 import type { ForgottenSubjects } from './forgotten.js';
 import { removeLeftoverSpools } from './quarantine-spool.js';
 import { PiiScrubber, type RedactionKind } from './scrub-pii.js';
@@ -33,6 +33,8 @@ export interface IngestOptions {
     readonly dryRun?: boolean;
     /** One transaction per file even for small files (the loader before batching; for benchmarks). */
     readonly unbatched?: boolean;
+    /** How a load makes its new days' partitions (default: committedPartitions; tests replace it). */
+    readonly makePartitions?: PartitionMaker;
     /** Small files per transaction (default BATCH_FILES): a crash makes the next run load up to this many again. */
     readonly batchFiles?: number;
 }
@@ -155,7 +157,7 @@ export async function ingest(pool: Pool, source: Source, options: IngestOptions)
             dryRun: options.dryRun,
             keepSamples: options.dryRun,
             // A dry run makes its partitions in its transaction, so it leaves nothing behind.
-            makePartitions: options.dryRun ? undefined : committedPartitions(pool),
+            makePartitions: options.dryRun ? undefined : (options.makePartitions ?? committedPartitions(pool)),
         };
         /** Loads one file, streaming, on connection `on`, and records what became of it. */
         const loadAndRecord = async (on: PoolClient, at: number, file: SourceFile, fileScrubber: PiiScrubber, fileOptions: LoadOptions) => {

@@ -167,12 +167,26 @@ function startCopy(client: PoolClient) {
     };
 }
 
+/** Postgres' refusal of a row no partition of raw.events takes. */
+const NO_PARTITION = 'no partition of relation "events" found for row';
+
 /**
  * Loads one file all-or-nothing, streaming: its rows, its quarantined lines and its manifest row
  * commit in one transaction, or none of them does. The caller has decided the file is new (or to
  * be replaced). Small files go through load-batch.ts instead.
+ *
+ * A load whose COPY is refused for want of a partition is loaded again, once: every day's
+ * partition is made before its rows are sent, so the COPY routed with a partition list from
+ * before another load made the day (raw-partitions.ts: seen once in 100 files side by side at
+ * 10M events, after the locks meant to prevent it). The new transaction reads every partition
+ * made so far; a row that still finds none fails the file as before.
  */
 export async function loadFile(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions): Promise<FileResult> {
+    const first = await loadFileOnce(client, file, scrubber, options);
+    return first.status === 'failed' && first.reason?.includes(NO_PARTITION) ? loadFileOnce(client, file, scrubber, options) : first;
+}
+
+async function loadFileOnce(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions): Promise<FileResult> {
     const before = { ...scrubber.counts };
     const r = newFileReading(scrubber, options);
     const quarantined = new QuarantineSpool(file.uri, options.spoolDir);
