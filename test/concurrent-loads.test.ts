@@ -258,6 +258,7 @@ describe('a load refused for want of a partition', () => {
         writeLog(dir, 'late.jsonl', jsonl([event(70, { request_id: 'stale_1', timestamp: '2026-12-27T10:00:00Z' })]));
         const loaded = await ingest(pool, localSource(dir), { ...ingestOptions, unbatched: true, makePartitions: lateMaker(2) });
         expect([made, loaded.rowsLoaded]).toEqual([2, 1]);
+        expect(loaded.files[0].retriedAfter).toMatch(/^Postgres rejected a row \(no partition of relation "events" found for row/);
         expect(await db().query('select count(*)::int as n from ops.load_failures')).toEqual([{ n: 0 }]);
         expect(await db().query("select request_id from raw.events where request_id = 'stale_1'")).toEqual([{ request_id: 'stale_1' }]);
 

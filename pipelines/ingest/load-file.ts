@@ -41,6 +41,8 @@ export interface FileResult extends LoadCounts {
     /** Why it was skipped or failed: one line with the fix. */
     readonly reason?: string;
     readonly fileId?: string;
+    /** Loaded (or failed) at a second attempt: why Postgres refused the first (loadFile). */
+    readonly retriedAfter?: string;
 }
 
 export interface LoadOptions extends ReadOptions {
@@ -183,7 +185,8 @@ const NO_PARTITION = 'no partition of relation "events" found for row';
  */
 export async function loadFile(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions): Promise<FileResult> {
     const first = await loadFileOnce(client, file, scrubber, options);
-    return first.status === 'failed' && first.reason?.includes(NO_PARTITION) ? loadFileOnce(client, file, scrubber, options) : first;
+    if (first.status !== 'failed' || !first.reason?.includes(NO_PARTITION)) return first;
+    return { ...(await loadFileOnce(client, file, scrubber, options)), retriedAfter: first.reason };
 }
 
 async function loadFileOnce(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions): Promise<FileResult> {

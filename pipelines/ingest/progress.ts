@@ -104,6 +104,12 @@ export function ingestProgress(write: (line: string) => void, tty = Boolean(proc
 }
 
 function fileLine(r: FileResult, secs: number): string {
+    // A second attempt says so: a partition list older than another load's new day (load-file.ts).
+    const again = r.retriedAfter ? '; loaded again after Postgres refused a row for want of a partition another load had just made' : '';
+    return fileLineOf(r, secs) + (r.status === 'loaded' ? again : '');
+}
+
+function fileLineOf(r: FileResult, secs: number): string {
     return r.status === 'loaded' && r.samples
         ? `ingest: checked ${r.uri} (dry run, ${r.format}): ${r.linesTotal} lines in ${secs.toFixed(1)} s`
         : r.status === 'loaded'

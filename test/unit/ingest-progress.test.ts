@@ -28,4 +28,16 @@ describe('ingest progress, one line per file (not a terminal)', () => {
             'ingest: loaded file:///logs/a.jsonl: 10 rows, 0 quarantined, 0 blank, 0 duplicates (10 lines, 0.0 MB in 4.0 s)',
         ]);
     });
+
+    it('a file loaded at its second attempt says so on its line', () => {
+        vi.useFakeTimers({ now: 0 });
+        const lines: string[] = [];
+        const progress = ingestProgress((l) => lines.push(l), false);
+        progress.fileStarted('file:///logs/c.jsonl', 1000);
+        vi.setSystemTime(1500);
+        progress.fileDone({ ...loaded('file:///logs/c.jsonl', 5), retriedAfter: 'Postgres rejected a row (no partition of relation "events" found for row)' });
+        expect(lines).toEqual([
+            'ingest: loaded file:///logs/c.jsonl: 5 rows, 0 quarantined, 0 blank, 0 duplicates (5 lines, 0.0 MB in 1.5 s); loaded again after Postgres refused a row for want of a partition another load had just made',
+        ]);
+    });
 });
