@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ingest } from '../pipelines/ingest/ingest.js';
+import { formatIngestSummary } from '../pipelines/ingest/progress.js';
 import { committedPartitions, ensureRawPartitions, type PartitionMaker } from '../pipelines/ingest/raw-partitions.js';
 import { localSource } from '../pipelines/ingest/sources/local-source.js';
 import type { Source } from '../pipelines/ingest/sources/source.js';
@@ -259,6 +260,9 @@ describe('a load refused for want of a partition', () => {
         const loaded = await ingest(pool, localSource(dir), { ...ingestOptions, unbatched: true, makePartitions: lateMaker(2) });
         expect([made, loaded.rowsLoaded]).toEqual([2, 1]);
         expect(loaded.files[0].retriedAfter).toMatch(/^Postgres rejected a row \(no partition of relation "events" found for row/);
+        expect(formatIngestSummary(loaded)[0]).toMatch(
+            /^ingest: 1 files: 1 loaded, 0 already loaded, 0 failed; 1 loaded at a second attempt \(the first refused for want of a partition\) \(load id /,
+        );
         expect(await db().query('select count(*)::int as n from ops.load_failures')).toEqual([{ n: 0 }]);
         expect(await db().query("select request_id from raw.events where request_id = 'stale_1'")).toEqual([{ request_id: 'stale_1' }]);
 

@@ -117,6 +117,12 @@ function fileLineOf(r: FileResult, secs: number): string {
           : `ingest: FAILED ${r.uri}: ${r.reason}`;
 }
 
+/** The files loaded at a second attempt (load-file.ts), counted in the summary's first line. */
+function retriedLoads(s: IngestSummary): string {
+    const n = s.files.filter((f) => f.status === 'loaded' && f.retriedAfter).length;
+    return n ? `; ${n} loaded at a second attempt (the first refused for want of a partition)` : '';
+}
+
 export function formatIngestSummary(s: IngestSummary): string[] {
     const redacted =
         Object.entries(s.redactions)
@@ -124,7 +130,7 @@ export function formatIngestSummary(s: IngestSummary): string[] {
             .map(([k, n]) => `${k} ${n}`)
             .join(', ') || 'none';
     return [
-        `ingest: ${s.files.length} files: ${s.filesLoaded} loaded, ${s.filesSkipped} already loaded, ${s.filesFailed} failed (load id ${s.loadId}, ${s.seconds.toFixed(1)} s)`,
+        `ingest: ${s.files.length} files: ${s.filesLoaded} loaded, ${s.filesSkipped} already loaded, ${s.filesFailed} failed${retriedLoads(s)} (load id ${s.loadId}, ${s.seconds.toFixed(1)} s)`,
         `ingest: ${s.rowsLoaded} loaded + ${s.rowsQuarantined} quarantined + ${s.recordsSkipped ? `${s.recordsSkipped} skipped (not model calls) + ` : ''}${s.blankLines} blank${s.forgottenRows ? ` + ${s.forgottenRows} of erased users/tenants (not loaded)` : ''} = ${s.rowsLoaded + s.rowsQuarantined + s.recordsSkipped + s.blankLines + s.forgottenRows} records in ${s.linesTotal} lines` +
             `; ${s.duplicateRows} duplicate request_ids kept in raw (deduplicated in staging); ${s.unknownVersionRows} rows of an unknown newer schema_version`,
         ...formatLines(s),
