@@ -12,6 +12,7 @@ import {
     dayChunks,
     dayRanges,
     incrementalSteps,
+    loadedDays,
     periodStart,
     tableSteps,
     type TableOptions,
@@ -367,11 +368,9 @@ interface BuildContext {
  */
 async function buildChunked(client: PoolClient, ctx: BuildContext, model: ModelDef, onStatement: (w: Wrapped) => void, saveState: () => Promise<unknown>) {
     if (ctx.threads < 2 || model.lookaheadDays > 0 || !model.chunkedFullRefresh) return undefined;
-    const span = (
-        await client.query<{ lo: string | null; hi: string | null }>('select min(usage_date)::text as lo, max(usage_date)::text as hi from ops.dirty_days')
-    ).rows[0];
-    if (!span.lo || !span.hi) return undefined;
-    const chunks = dayChunks(span.lo, span.hi, ctx.threads * 2, model.grain);
+    const span = await loadedDays(client);
+    if (!span) return undefined;
+    const chunks = dayChunks(span.first, span.last, ctx.threads * 2, model.grain);
     if (chunks.length < 2) return undefined;
     const steps = chunkedSteps(model, ctx.table);
     onStatement(steps.statement);
@@ -458,6 +457,8 @@ async function buildIncremental(
     });
     let ranges: DayRange[] = [];
     let full = fullRefresh || !exists || !state || state.inputs_hash !== hash;
+    // Under retention, the days before the horizon have no raw rows left: never rebuilt.
+    const horizon = exists ? (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h : undefined;
     if (!full) {
         // A day a seed marked (a price fix) counts only for the models that read that seed.
         const seeds = [...ancestorsOf(dag, model.id)].filter((id) => project.seeds.some((s) => s.id === id));
@@ -469,7 +470,6 @@ async function buildIncremental(
         ).rows.map((r) => r.d);
         if (!days.length) return upToDate();
         // Never rebuild a day before the retention horizon: its raw rows are gone, its mart rows stay.
-        const horizon = (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h;
         const floor = horizon ? periodStart(horizon, model.grain) : undefined;
         ranges = dayRanges(days, model.lookbackDays, model.lookaheadDays, model.grain)
             .map((r) => (floor && r.start < floor ? { ...r, start: floor } : r))
@@ -477,17 +477,12 @@ async function buildIncremental(
         if (!ranges.length) return upToDate();
         // Every day ever loaded (a price fix since the first one): a full rebuild does the same
         // faster (one CREATE TABLE AS, in chunks at once, instead of deleting and re-inserting all).
-        if (!horizon) {
-            const { rows } = await client.query<{ lo: string; hi: string }>(
-                'select min(usage_date)::text as lo, max(usage_date)::text as hi from ops.dirty_days',
-            );
-            full = ranges.some((r) => r.start <= periodStart(rows[0].lo, model.grain) && r.end > rows[0].hi);
-        }
+        const loaded = horizon ? undefined : await loadedDays(client);
+        full = loaded !== undefined && ranges.some((r) => r.start <= periodStart(loaded.first, model.grain) && r.end > loaded.last);
     }
     if (full) {
-        // Under retention, the days before the horizon have no raw rows left: rebuild from the
-        // horizon on and keep the older rows, rather than wipe history that cannot come back.
-        const horizon = exists ? (await client.query<{ h: string | null }>('select raw_horizon::text as h from ops.retention')).rows[0]?.h : undefined;
+        // Under retention: rebuild from the horizon on and keep the older rows, rather than wipe
+        // history that cannot come back.
         if (horizon) {
             // A week or month holding the horizon is rebuilt whole: such models read marts, which keep their rows.
             const steps = incrementalSteps(model, [{ start: periodStart(horizon, model.grain), end: '9999-12-31' }]);

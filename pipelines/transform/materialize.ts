@@ -216,6 +216,14 @@ export function dayChunks(first: string, last: string, n: number, grain: Grain):
     return starts.map((start, i) => ({ start, end: ends[i] }));
 }
 
+/** The first and last UTC day ever loaded (every load marks its days in ops.dirty_days), or undefined before any. */
+export async function loadedDays(client: Pick<PoolClient, 'query'>): Promise<{ readonly first: string; readonly last: string } | undefined> {
+    const { rows } = await client.query<{ lo: string | null; hi: string | null }>(
+        'select min(usage_date)::text as lo, max(usage_date)::text as hi from ops.dirty_days',
+    );
+    return rows[0].lo && rows[0].hi ? { first: rows[0].lo, last: rows[0].hi } : undefined;
+}
+
 export interface DayRange {
     /** Inclusive. */
     readonly start: string;

@@ -5,6 +5,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { Pool, PoolClient } from 'pg';
 import { UserError } from '../util/errors.js';
 import { changedSpans, type DatedRow, daysTouched } from './dated-seed-days.js';
+import { loadedDays } from './materialize.js';
 import type { SeedDef } from './project.js';
 
 export interface SeedResult {
@@ -49,11 +50,9 @@ async function datedRows(client: PoolClient, seed: SeedDef): Promise<DatedRow[]>
 async function markDatedDays(client: PoolClient, seed: SeedDef, before: readonly DatedRow[]): Promise<SeedResult['dirtyDays']> {
     const spans = changedSpans(before, await datedRows(client, seed));
     if (!spans.length) return undefined;
-    const { rows } = await client.query<{ lo: string | null; hi: string | null }>(
-        'select min(usage_date)::text as lo, max(usage_date)::text as hi from ops.dirty_days',
-    );
-    if (!rows[0].lo || !rows[0].hi) return undefined;
-    const days = daysTouched(spans, rows[0].lo, rows[0].hi);
+    const loaded = await loadedDays(client);
+    if (!loaded) return undefined;
+    const days = daysTouched(spans, loaded.first, loaded.last);
     if (!days.length) return undefined;
     await client.query('insert into ops.dirty_days (usage_date, file_id, seed) select d::date, 0, $2 from unnest($1::text[]) as d', [days, seed.id]);
     return { first: days[0], last: days[days.length - 1], count: days.length };
