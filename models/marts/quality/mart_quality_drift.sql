@@ -20,24 +20,10 @@ settings as (
     select * from staging.stg_quality_settings
 ),
 
-value_counts as (
-    -- The tests work on counts per distinct value, not on rows: the same answer, far fewer rows to sort.
-    select
-        week_start,
-        feature,
-        model,
-        metric,
-        value,
-        n
-    from counts
-    where metric not in ('is_refusal', 'requests')
-        and metric not like 'guardrail:%'
-),
-
 series as (
-    -- One integer per feature x model x metric: the sorts and windows below then compare an
-    -- integer instead of three strings (most of this model's time, before). Only the series of the
-    -- weeks being built: one found only in their baselines has no current sample to compare.
+    -- One integer per feature x model x metric compared as a distribution: the sorts and windows
+    -- below then compare an integer instead of three strings. Only the series of the weeks being
+    -- built: one found only in their baselines has no current sample to compare.
     select
         feature,
         model,
@@ -45,48 +31,61 @@ series as (
         row_number() over (order by feature, model, metric) as series_id
     from (
         select distinct feature, model, metric
-        from value_counts
+        from counts
         where week_start >= tokenmart.window_start_date()
+            and week_start < tokenmart.window_end_date()
+            and metric not in ('is_refusal', 'requests')
+            and metric not like 'guardrail:%'
     ) as distinct_series
 ),
 
-series_counts as (
-    select
-        value_counts.week_start,
-        series.series_id,
-        value_counts.value,
-        value_counts.n
-    from value_counts
-    inner join series
-        on series.feature = value_counts.feature
-        and series.model = value_counts.model
-        and series.metric = value_counts.metric
+built_weeks as (
+    -- The weeks being built that have requests: each is compared with its own baseline.
+    select distinct week_start
+    from counts
+    where week_start >= tokenmart.window_start_date()
+        and week_start < tokenmart.window_end_date()
 ),
 
--- Each week's counts as its own 'current' sample and as 'baseline' of each of the 4 weeks after it.
--- Counts are double precision from here on: exact for whole numbers below 2^53, and summed in
--- hardware, where sum() of bigint gives numeric (a third of this model's time, measured).
+series_counts as (
+    -- The tests work on counts per distinct value, not on rows: the same answer, far fewer rows
+    -- to sort. Counts are double precision from here on: exact for whole numbers below 2^53, and
+    -- summed in hardware, where sum() of bigint gives numeric (a third of this model's time, measured).
+    select
+        counts.week_start,
+        series.series_id,
+        counts.value,
+        counts.n::double precision as n
+    from counts
+    inner join series
+        on series.feature = counts.feature
+        and series.model = counts.model
+        and series.metric = counts.metric
+),
+
 sample_counts as (
+    -- Each built week's counts as its 'current' sample, and the counts of the 4 weeks before it
+    -- as its 'baseline'.
     select
         week_start,
         series_id,
         value,
-        n::double precision as current_count,
+        n as current_count,
         0::double precision as baseline_count
     from series_counts
-    -- Only the weeks being built: the weeks before them are read as their baseline.
     where week_start >= tokenmart.window_start_date()
+        and week_start < tokenmart.window_end_date()
     union all
     select
-        series_counts.week_start + 7 * later.weeks as week_start,
+        built_weeks.week_start,
         series_counts.series_id,
         series_counts.value,
         0::double precision as current_count,
-        series_counts.n::double precision as baseline_count
+        series_counts.n as baseline_count
     from series_counts
-    cross join generate_series(1, 4) as later (weeks)
-    where series_counts.week_start + 7 * later.weeks <= (select max(series_counts.week_start) from series_counts)
-        and series_counts.week_start + 7 * later.weeks >= tokenmart.window_start_date()
+    inner join built_weeks
+        on series_counts.week_start >= built_weeks.week_start - 28
+        and series_counts.week_start < built_weeks.week_start
 ),
 
 samples as (
