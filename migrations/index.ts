@@ -16,6 +16,7 @@ import * as rawWithoutFk from './2026-12-06T1000_raw_without_fk.js';
 import * as rawWithoutDefault from './2026-12-06T1100_raw_without_default.js';
 import * as seedDirtyDays from './2026-12-07T0900_seed_dirty_days.js';
 import * as testSpecHash from './2026-12-07T1000_test_spec_hash.js';
+import * as loadRetries from './2026-12-08T0900_load_retries.js';
 
 /**
  * Every migration, by its dated name. Imported statically (not read from a folder) so the same
@@ -39,4 +40,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
     '2026-12-06T1100_raw_without_default': rawWithoutDefault,
     '2026-12-07T0900_seed_dirty_days': seedDirtyDays,
     '2026-12-07T1000_test_spec_hash': testSpecHash,
+    '2026-12-08T0900_load_retries': loadRetries,
 };

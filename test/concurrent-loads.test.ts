@@ -265,6 +265,9 @@ describe('a load refused for want of a partition', () => {
         );
         expect(await db().query('select count(*)::int as n from ops.load_failures')).toEqual([{ n: 0 }]);
         expect(await db().query("select request_id from raw.events where request_id = 'stale_1'")).toEqual([{ request_id: 'stale_1' }]);
+        // The manifest keeps why the first attempt was refused: the race is counted across runs.
+        const [manifest] = await db().query("select retried_after from ops.load_manifest where source_uri like '%/late.jsonl'");
+        expect(manifest.retried_after).toBe(loaded.files[0].retriedAfter);
 
         made = 0;
         const other = tempDir('never-made');

@@ -829,6 +829,7 @@ export interface OpsLoadManifest {
   modified_at: Timestamp | null;
   records_skipped: Generated<number>;
   redactions: Generated<Json>;
+  retried_after: string | null;
   rows_forgotten: Generated<number>;
   rows_loaded: number;
   rows_quarantined: number;

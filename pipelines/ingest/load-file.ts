@@ -186,10 +186,11 @@ const NO_PARTITION = 'no partition of relation "events" found for row';
 export async function loadFile(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions): Promise<FileResult> {
     const first = await loadFileOnce(client, file, scrubber, options);
     if (first.status !== 'failed' || !first.reason?.includes(NO_PARTITION)) return first;
-    return { ...(await loadFileOnce(client, file, scrubber, options)), retriedAfter: first.reason };
+    return { ...(await loadFileOnce(client, file, scrubber, options, first.reason)), retriedAfter: first.reason };
 }
 
-async function loadFileOnce(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions): Promise<FileResult> {
+/** `retriedAfter`: why the first attempt was refused, kept in the manifest row of a second. */
+async function loadFileOnce(client: PoolClient, file: SourceFile, scrubber: PiiScrubber, options: LoadOptions, retriedAfter?: string): Promise<FileResult> {
     const before = { ...scrubber.counts };
     const r = newFileReading(scrubber, options);
     const quarantined = new QuarantineSpool(file.uri, options.spoolDir);
@@ -255,6 +256,7 @@ async function loadFileOnce(client: PoolClient, file: SourceFile, scrubber: PiiS
             ]);
         const counts = manifestCounts(fileId, file, r, quarantined, redactionsSince(scrubber, before));
         const duplicates = await finishManifests(client, [counts]);
+        if (retriedAfter) await client.query('update ops.load_manifest set retried_after = $2 where file_id = $1', [fileId, retriedAfter]);
         await client.query(options.dryRun ? 'rollback' : 'commit');
         return {
             ...loadedResult(file, counts, duplicates.get(fileId) ?? 0),
