@@ -39,9 +39,9 @@ series as (
     ) as distinct_series
 ),
 
-built_weeks as (
-    -- The weeks being built that have requests: each is compared with its own baseline.
-    select distinct week_start
+last_built_week as (
+    -- The last week being built that has requests: no baseline is made for a week after it.
+    select max(week_start) as week_start
     from counts
     where week_start >= tokenmart.window_start_date()
         and week_start < tokenmart.window_end_date()
@@ -64,8 +64,9 @@ series_counts as (
 ),
 
 sample_counts as (
-    -- Each built week's counts as its 'current' sample, and the counts of the 4 weeks before it
-    -- as its 'baseline'.
+    -- Each built week's counts as its 'current' sample, and each week's counts as the 'baseline'
+    -- of each of the 4 weeks after it that is being built (one row each: a join to the built
+    -- weeks by range would compare every row with every built week).
     select
         week_start,
         series_id,
@@ -77,15 +78,15 @@ sample_counts as (
         and week_start < tokenmart.window_end_date()
     union all
     select
-        built_weeks.week_start,
+        series_counts.week_start + 7 * later.weeks as week_start,
         series_counts.series_id,
         series_counts.value,
         0::double precision as current_count,
         series_counts.n as baseline_count
     from series_counts
-    inner join built_weeks
-        on series_counts.week_start >= built_weeks.week_start - 28
-        and series_counts.week_start < built_weeks.week_start
+    cross join generate_series(1, 4) as later (weeks)
+    where series_counts.week_start + 7 * later.weeks <= (select last_built_week.week_start from last_built_week)
+        and series_counts.week_start + 7 * later.weeks >= tokenmart.window_start_date()
 ),
 
 samples as (
